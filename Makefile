@@ -1,0 +1,47 @@
+# The two commands: `make run` and `make test`. Everything else here is a step they take.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test venv env migrate lint unit browser-deps collectstatic bench clean
+
+run: venv env migrate collectstatic
+	$(BIN)/python scripts/serve.py
+
+test: venv env lint browser-deps collectstatic
+	$(BIN)/python -m pytest
+
+# A virtualenv that is missing, broken (its Python went away) or older than pyproject.toml
+# is (re)built; otherwise this step costs nothing.
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	@$(BIN)/python -c "import sys" 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+# A local .env with a generated SECRET_KEY; values already in it are kept.
+env: venv
+	@$(BIN)/python scripts/ensure_env.py
+
+migrate: venv env
+	$(BIN)/python manage.py migrate --no-input
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The same step the Dockerfile runs at build time, so a broken one fails CI.
+collectstatic: venv env
+	STATIC_MANIFEST=on $(BIN)/python manage.py collectstatic --no-input --clear --verbosity 0
+
+# Browser tests need Debian's Chromium; as root it is installed when missing.
+browser-deps:
+	@scripts/install_chromium.sh
+
+bench: venv env migrate
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache

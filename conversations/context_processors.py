@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def workspace(request):
+    return {"demo_workspace": settings.XUNA_DEMO}

@@ -1,0 +1,124 @@
+"""Edge handling shared by every view: time zone, session limits and platform errors."""
+
+import logging
+import time
+import zoneinfo
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
+from django.shortcuts import render
+from django.utils import timezone
+
+from conversations import client
+
+log = logging.getLogger(__name__)
+
+# What people see for each kind of platform failure: status, title, what to try.
+ERRORS = {
+    client.InvalidIdentifier: (400, "Not a conversation id", "Check the address and try again."),
+    client.ConversationNotFound: (
+        404,
+        "Conversation not found",
+        "It may have been deleted. Go back to the list and pick another one.",
+    ),
+    client.AuthenticationFailed: (
+        502,
+        "The dashboard cannot reach the platform",
+        "The platform refused the dashboard's credentials; tell an administrator.",
+    ),
+    client.RateLimited: (
+        503,
+        "The platform is busy",
+        "It asked us to slow down. Wait a few seconds and try again.",
+    ),
+    client.UpstreamTimeout: (
+        504,
+        "The platform did not answer in time",
+        "It may be overloaded. Try again in a moment.",
+    ),
+    client.UpstreamUnavailable: (
+        502,
+        "The platform is unavailable",
+        "It could not be reached or sent an answer we could not read. Try again in a moment.",
+    ),
+    client.XunaError: (502, "Something went wrong with the platform", "Try again in a moment."),
+}
+
+
+def error_for(exc):
+    """The (status, title, hint) for a client exception, most specific class first."""
+    for cls in type(exc).__mro__:
+        if cls in ERRORS:
+            return ERRORS[cls]
+    return ERRORS[client.XunaError]
+
+
+def render_platform_error(request, exc):
+    status, title, hint = error_for(exc)
+    template = "conversations/_error.html" if request.htmx else "conversations/error.html"
+    response = render(request, template, {"title": title, "hint": hint}, status=status)
+    if isinstance(exc, client.RateLimited) and exc.retry_after:
+        response["Retry-After"] = str(int(exc.retry_after))
+    return response
+
+
+class PlatformErrorMiddleware:
+    """Turn any client exception a view lets through into a page or fragment."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        if not isinstance(exc, client.XunaError):
+            return None
+        if isinstance(exc, client.AuthenticationFailed):
+            log.error("Configuration error: the platform rejected the API key (%s)", request.path)
+        else:
+            log.warning("Platform error on %s: %s", request.path, type(exc).__name__)
+        return render_platform_error(request, exc)
+
+
+class ViewerTimezoneMiddleware:
+    """Show times in the viewer's zone, which our script stores in the `tz` cookie."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        name = request.COOKIES.get("tz", "")
+        if 0 < len(name) < 64:
+            try:
+                timezone.activate(zoneinfo.ZoneInfo(name))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.deactivate()
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
+
+
+class SessionLimitsMiddleware:
+    """End a session after SESSION_IDLE_MINUTES without a request, or SESSION_MAX_HOURS after login.
+
+    The last-seen time is written at most once a minute, so a page costs no session write.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.user.is_authenticated:
+            now = int(time.time())
+            started = request.session.setdefault("started_at", now)
+            seen = request.session.get("seen_at", now)
+            idle = now - seen > settings.SESSION_IDLE_MINUTES * 60
+            if idle or now - started > settings.SESSION_MAX_HOURS * 3600:
+                logout(request)
+                return redirect_to_login(request.get_full_path())
+            if now - seen >= 60 or "seen_at" not in request.session:
+                request.session["seen_at"] = now
+        return self.get_response(request)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from conversations import views
+
+app_name = "conversations"
+
+urlpatterns = [
+    path("", views.conversation_list, name="list"),
+    path("conversations/<str:conversation_id>/", views.conversation_detail, name="detail"),
+    path("conversations/<str:conversation_id>/audio", views.conversation_audio, name="audio"),
+    path("conversations/<str:conversation_id>/delete", views.conversation_delete, name="delete"),
+    path("agents/<str:agent_id>/signed-url", views.agent_signed_url, name="signed_url"),
+    path("agents/<str:agent_id>/token", views.agent_token, name="token"),
+    path("audit/", views.audit_list, name="audit"),
+]

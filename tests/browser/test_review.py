@@ -1,0 +1,112 @@
+"""A reviewer's and an admin's day, in a real browser."""
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from conversations.models import AuditRecord
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def wait_until(page, expression, timeout=10.0):
+    """Poll a JavaScript expression; the page's CSP forbids the eval that wait_for_function uses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
+
+
+def first_with_audio(emulator):
+    return next(cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio"))
+
+
+def test_a_reviewer_filters_by_agent_and_loads_more(login, emulator, settings, screenshot):
+    settings.XUNA_PAGE_SIZE = 10
+    page = login("Reviewer")
+    expect(page.locator("tbody#rows tr[id^=row-]")).to_have_count(10)
+    screenshot(page, "list")
+    page.get_by_role("link", name="Load more").click()
+    expect(page.locator("tbody#rows tr[id^=row-]")).to_have_count(20)
+
+    agent_id, _ = emulator.agents[0]
+    page.get_by_label("Agent").fill(agent_id)
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(re.compile(rf"\?agent={agent_id}"))
+    shown = page.locator("tbody#rows tr[id^=row-]").evaluate_all("rows => rows.map(r => r.id)")
+    assert shown == [f"row-{cid}" for cid in emulator.conversation_ids(agent_id)[:10]]
+    page.go_back()
+    expect(page.locator("tbody#rows tr[id^=row-]")).to_have_count(10)
+
+
+def test_a_reviewer_plays_audio_and_seeks_from_a_turn(login, live_server, emulator, screenshot):
+    conversation_id = first_with_audio(emulator)
+    page = login("Reviewer")
+    page.goto(f"{live_server.url}/conversations/{conversation_id}/")
+    expect(page.locator(".turn").first).to_be_visible()
+    screenshot(page, "detail")
+    player = page.locator("#player")
+    player.evaluate("audio => audio.play()")
+    wait_until(page, "document.getElementById('player').currentTime > 0.5")
+
+    last_turn = page.locator("[data-seek]").last
+    target = float(last_turn.get_attribute("data-seek"))
+    last_turn.click()
+    wait_until(page, f"Math.abs(document.getElementById('player').currentTime - {target}) < 1.5")
+    expect(page.locator(".turn.current")).to_have_count(1)
+
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press(" ")
+    wait_until(page, "document.getElementById('player').paused")
+
+
+def test_an_admin_cancels_then_confirms_a_deletion(login, live_server, emulator):
+    page = login("Admin")
+    conversation_id = emulator.conversation_ids()[0]
+    row = page.locator(f"#row-{conversation_id}")
+    row.get_by_role("link", name=re.compile("Delete")).click()
+    dialog = page.locator("dialog#delete-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("link", name="Cancel")).to_be_focused()
+    dialog.get_by_role("link", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert conversation_id in emulator.conversation_ids()
+
+    row.get_by_role("link", name=re.compile("Delete")).click()
+    expect(page.locator("dialog#delete-dialog")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog#delete-dialog")).to_have_count(0)
+
+    row.get_by_role("link", name=re.compile("Delete")).click()
+    dialog = page.locator("dialog#delete-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("Reason").fill("recording holds card details")
+    dialog.get_by_role("button", name="Delete permanently").dblclick()
+    expect(row).to_have_count(0)
+    expect(page.locator("#toasts")).to_contain_text("deleted permanently")
+    assert conversation_id not in emulator.conversation_ids()
+    assert AuditRecord.objects.filter(conversation_id=conversation_id).count() == 1
+
+    page.goto(f"{live_server.url}/audit/")
+    expect(page.locator("table.audit")).to_contain_text(conversation_id)
+    expect(page.locator("table.audit")).to_contain_text("recording holds card details")
+
+
+def test_an_admin_deletes_from_the_conversation_page(login, live_server, emulator):
+    page = login("Admin")
+    conversation_id = emulator.conversation_ids()[1]
+    page.goto(f"{live_server.url}/conversations/{conversation_id}/")
+    page.get_by_role("link", name="Delete…").click()
+    page.locator("dialog").get_by_role("button", name="Delete permanently").click()
+    page.wait_for_url(f"{live_server.url}/")
+    expect(page.locator("#toasts")).to_contain_text(conversation_id)
+    assert conversation_id not in emulator.conversation_ids()
+
+
+def test_a_reviewer_sees_no_delete_button(login, live_server, emulator):
+    page = login("Reviewer")
+    expect(page.get_by_role("link", name=re.compile("Delete"))).to_have_count(0)
+    page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
+    expect(page.get_by_role("link", name=re.compile("Delete"))).to_have_count(0)
