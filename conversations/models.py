@@ -19,6 +19,19 @@ class AuditQuerySet(models.QuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         raise AppendOnlyError("Audit records cannot be changed.")
 
+    def gone_among(self, conversation_ids):
+        """The ids, of those given, that a deletion through the dashboard removed.
+
+        The database is shared by every worker and instance, so checking it keeps a deleted
+        conversation off every page at once, whatever a cache still holds.
+        """
+        return set(
+            self.filter(
+                conversation_id__in=list(conversation_ids),
+                outcome__in=["deleted", "already_gone"],
+            ).values_list("conversation_id", flat=True)
+        )
+
 
 class AuditRecord(models.Model):
     """One deletion attempt. Holds who and why, never the conversation's content."""

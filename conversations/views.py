@@ -5,6 +5,7 @@ Client exceptions that a view does not handle itself are rendered by
 """
 
 import csv
+import dataclasses
 import logging
 import re
 
@@ -54,8 +55,10 @@ def conversation_list(request):
         return HttpResponseBadRequest("That page link is not valid. Go back to the first page.")
     agents = agents_seen()
     agent_id = agent_param(request.GET.get("agent", ""), agents)
-    page = client.list_conversations(
-        agent_id=agent_id, cursor=cursor, page_size=settings.XUNA_PAGE_SIZE
+    page = without_gone(
+        client.list_conversations(
+            agent_id=agent_id, cursor=cursor, page_size=settings.XUNA_PAGE_SIZE
+        )
     )
     agents = remember_agents(page.items, agents)
     context = {"page": page, "agent_id": agent_id or "", "agents": agents, "cursor": cursor}
@@ -68,7 +71,7 @@ def conversation_list(request):
 @view_required
 @never_cache
 def conversation_detail(request, conversation_id):
-    conversation = client.get_conversation(conversation_id)
+    conversation = fetch_conversation(conversation_id)
     return render(
         request,
         "conversations/detail.html",
@@ -79,7 +82,7 @@ def conversation_detail(request, conversation_id):
 @require_GET
 @view_required
 def conversation_audio(request, conversation_id):
-    conversation = client.get_conversation(conversation_id)
+    conversation = fetch_conversation(conversation_id)
     try:
         stream = client.open_audio(conversation, range_header=request.headers.get("Range"))
     except client.RangeNotSatisfiable as exc:
@@ -103,6 +106,21 @@ def conversation_audio(request, conversation_id):
     return response
 
 
+def fetch_conversation(conversation_id):
+    """The conversation, unless a deletion through the dashboard already removed it."""
+    if AuditRecord.objects.gone_among([client.validate_id(conversation_id)]):
+        raise client.ConversationNotFound("This conversation was deleted.")
+    return client.get_conversation(conversation_id)
+
+
+def without_gone(page):
+    """The page without conversations deleted through the dashboard (a cache may lag)."""
+    gone = AuditRecord.objects.gone_among(c.id for c in page.items)
+    if not gone:
+        return page
+    return dataclasses.replace(page, items=tuple(c for c in page.items if c.id not in gone))
+
+
 def relay(stream):
     """Yield the recording; closing this generator (the browser went away) closes upstream."""
     try:
@@ -117,7 +135,7 @@ def conversation_delete(request, conversation_id):
     if not request.user.has_perm("conversations.delete_conversation"):
         return deny_delete(request, conversation_id)
     if request.method == "GET":
-        conversation = client.get_conversation(conversation_id)
+        conversation = fetch_conversation(conversation_id)
         return render_delete_form(request, conversation, origin=request.GET.get("from"))
     data = request.POST if request.method == "POST" else QueryDict(request.body)
     return delete_conversation(

@@ -138,3 +138,18 @@ def test_the_delete_method_works_too(as_role, emulator):
     response = as_role("Admin").delete(f"/conversations/{conversation_id}/delete")
     assert response.status_code == 302
     assert conversation_id not in emulator.conversation_ids()
+
+
+def test_a_conversation_deleted_through_the_dashboard_is_hidden_whatever_a_cache_holds(
+    as_role, emulator
+):
+    # The platform still serves it (as a stale cache in another worker would), but the shared
+    # audit log says it was deleted: it must not show on any page.
+    conversation_id = emulator.conversation_ids()[0]
+    AuditRecord.objects.create(conversation_id=conversation_id, username="ann", outcome="deleted")
+    reviewer = as_role("Reviewer")
+    assert f"row-{conversation_id}" not in reviewer.get("/").content.decode()
+    emulator.clear_calls()
+    assert reviewer.get(f"/conversations/{conversation_id}/").status_code == 404
+    assert reviewer.get(f"/conversations/{conversation_id}/audio").status_code == 404
+    assert emulator.calls == []
