@@ -9,9 +9,12 @@ raised as a `XunaError` subclass that callers catch by meaning.
 the mapping of failures to exceptions. `parse_conversation` and `parse_page` are the
 tolerant reader: pure functions that turn whatever the platform sent into dataclasses
 and describe the fields they could not read in `problems` instead of failing.
+`_cached` keeps list pages and conversations briefly in Django's cache (docs/performance.md).
 """
 
+import dataclasses
 import email.utils
+import hashlib
 import json
 import logging
 import math
@@ -27,6 +30,7 @@ from urllib.parse import quote, urlsplit
 import requests
 import urllib3
 from django.conf import settings
+from django.core.cache import cache
 from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger("conversations.client")
@@ -107,6 +111,12 @@ class UpstreamUnavailable(XunaError):
 
 class UpstreamTimeout(UpstreamUnavailable):
     default_message = "The conversation platform did not answer in time."
+
+
+class RequestRefused(UpstreamUnavailable):
+    """The platform refused the request as malformed (a 4xx other than 401/403/404/429)."""
+
+    default_message = "The platform refused the request."
 
 
 # Data ------------------------------------------------------------------------------------
@@ -197,20 +207,43 @@ def list_conversations(
         if not isinstance(cursor, str) or not CURSOR_RE.fullmatch(cursor):
             raise InvalidIdentifier("That page link is not valid.")
         params["cursor"] = cursor
+
+    def load():
+        try:
+            body = _request("GET", CONVERSATIONS_PATH, params=params)
+        except ConversationNotFound:
+            # The list always exists: a 404 means the base URL points somewhere else.
+            raise UpstreamUnavailable(
+                "The platform has no conversation list at the configured address (HTTP 404); "
+                "check XUNA_API_BASE_URL."
+            ) from None
+        except RequestRefused:
+            if cursor is None:
+                raise
+            # The cursor is the one part a person can change: a made-up or stale page link.
+            raise InvalidIdentifier("That page link is not valid.") from None
+        return parse_page(body)
+
+    return _cached(_list_key(params), _setting("XUNA_CACHE_LIST_SECONDS", 30), load)
+
+
+def get_conversation(conversation_id: str, *, cached: bool = True) -> Conversation:
+    """GET /v1/convai/conversations/{conversation_id}
+
+    `cached=False` neither reads nor fills the cache (an export of thousands would evict
+    what reviewers are looking at).
+    """
+    path = _conversation_path(conversation_id)
     try:
-        body = _request("GET", CONVERSATIONS_PATH, params=params)
+        return _cached(
+            _conversation_key(conversation_id) if cached else None,
+            _setting("XUNA_CACHE_CONVERSATION_SECONDS", 60),
+            lambda: parse_conversation(_request("GET", path)),
+        )
     except ConversationNotFound:
-        # The list always exists: a 404 means the base URL points somewhere else.
-        raise UpstreamUnavailable(
-            "The platform has no conversation list at the configured address (HTTP 404); "
-            "check XUNA_API_BASE_URL."
-        ) from None
-    return parse_page(body)
-
-
-def get_conversation(conversation_id: str) -> Conversation:
-    """GET /v1/convai/conversations/{conversation_id}"""
-    return parse_conversation(_request("GET", _conversation_path(conversation_id)))
+        # Gone on the platform (deleted elsewhere): no cached list may offer it any longer.
+        _forget_conversation(conversation_id)
+        raise
 
 
 def delete_conversation(conversation_id: str) -> None:
@@ -218,7 +251,12 @@ def delete_conversation(conversation_id: str) -> None:
 
     Raises ConversationNotFound when it is unknown or already deleted.
     """
-    _request("DELETE", _conversation_path(conversation_id))
+    path = _conversation_path(conversation_id)
+    try:
+        _request("DELETE", path)
+    finally:
+        # Whatever the answer: a timeout or a 5xx may come after the platform deleted it.
+        _forget_conversation(conversation_id)
 
 
 def get_signed_url(agent_id: str) -> str:
@@ -233,6 +271,14 @@ def get_signed_url(agent_id: str) -> str:
 def get_conversation_token(agent_id: str) -> str:
     """GET /v1/convai/conversation/token?agent_id= (a short-lived WebRTC token)."""
     return _agent_credential("/v1/convai/conversation/token", agent_id, "token")
+
+
+def check_platform() -> None:
+    """GET /v1/convai/conversations?page_size=1, never from a cache (the readiness check).
+
+    Returns when the platform answers and accepts the key; raises a XunaError otherwise.
+    """
+    _request("GET", CONVERSATIONS_PATH, params={"page_size": 1})
 
 
 def open_audio(conversation: Conversation, range_header: str | None = None) -> AudioStream:
@@ -583,6 +629,95 @@ def _read_collected_data(data, analysis, problems):
     return tuple(values)
 
 
+# Cache -----------------------------------------------------------------------------------------
+
+# Keys are per workspace and per call, never per user: every role that may call
+# list_conversations or get_conversation sees the same workspace data, and each view checks
+# the user's permission before it calls the client. The workspace is a fingerprint of the
+# base URL and a SHA-256 of the key, so the key itself is never part of a cache key.
+# The schema is part of each key, so that after an upgrade that changes these dataclasses no
+# process unpickles an entry that an older version stored in a shared cache.
+CACHE_PREFIX = "xuna"
+_SCHEMA = hashlib.sha256(
+    repr(
+        [
+            [(f.name, str(f.type)) for f in dataclasses.fields(cls)]
+            for cls in (Turn, EvaluationResult, CollectedValue, Conversation, ConversationPage)
+        ]
+    ).encode()
+).hexdigest()[:8]
+
+
+def _cached(key, seconds, load):
+    """`load()`, or what it returned within the last `seconds`; with no key, always load().
+
+    The parsed dataclasses are stored: reading one back is several times cheaper than
+    parsing the platform's JSON again (docs/performance.md).
+    """
+    if key is None:
+        return load()
+    value = cache.get(key)
+    if value is None:
+        value = load()
+        cache.set(key, value, seconds)
+    return value
+
+
+def _workspace():
+    config = _config()
+    key_digest = hashlib.sha256(config.key.encode()).hexdigest()
+    return hashlib.sha256(f"{config.base_url}\n{key_digest}".encode()).hexdigest()[:32]
+
+
+def _key(workspace, kind, name):
+    return f"{CACHE_PREFIX}:{_SCHEMA}:{workspace}:{kind}:{name}"
+
+
+def _list_key(params):
+    """The key of one list page, or None with the cache off.
+
+    The list generation is part of it: a deletion moves every list page to new keys at once.
+    """
+    if not _setting("XUNA_CACHE", True):
+        return None
+    workspace = _workspace()
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+    return _key(workspace, "list", f"{_list_generation(workspace)}:{digest}")
+
+
+def _conversation_key(conversation_id):
+    if not _setting("XUNA_CACHE", True):
+        return None
+    return _key(_workspace(), "conversation", conversation_id)
+
+
+def _list_generation(workspace):
+    key = _key(workspace, "list-generation", "")
+    generation = cache.get(key)
+    if generation is None:
+        # A counter that is missing (new, or evicted) starts from the clock, never from a
+        # value that older list entries may still be stored under.
+        cache.add(key, time.time_ns(), None)
+        generation = cache.get(key, 0)
+    return generation
+
+
+def _forget_conversation(conversation_id):
+    """Drop a conversation's entry and move every list page of its workspace to new keys.
+
+    Done even with the cache off here: another process sharing the cache may have it on.
+    Other workers' own memory caches are not reached; the views hide conversations that the
+    audit log records as deleted, which covers them and a fetch that was already under way.
+    """
+    workspace = _workspace()
+    cache.delete(_key(workspace, "conversation", conversation_id))
+    generation_key = _key(workspace, "list-generation", "")
+    try:
+        cache.incr(generation_key)
+    except ValueError:
+        cache.set(generation_key, time.time_ns(), None)
+
+
 # HTTP ------------------------------------------------------------------------------------------
 
 
@@ -754,9 +889,11 @@ def _request(
                     return response
                 return _read_json(response, deadline, config)
             error = _error_for_response(response, deadline, config)
-            retry = may_retry and status in RETRY_STATUSES
             delay = _retry_after(response)
-            delay = _backoff(attempt) if delay is None else min(delay, RETRY_AFTER_CAP)
+            # A platform that asks for more patience than the cap gets it: no early retry.
+            retry = may_retry and status in RETRY_STATUSES
+            retry = retry and (delay is None or delay <= RETRY_AFTER_CAP)
+            delay = _backoff(attempt) if delay is None else delay
 
         if not retry or attempt == MAX_RETRIES or time.monotonic() + delay >= deadline:
             raise error
@@ -829,7 +966,7 @@ def _error_for_response(response, deadline, config):
         return _error(RangeNotSatisfiable, None, config, content_range=content_range)
     if 400 <= status < 500:
         detail = f"HTTP {status}, {code}" if code else f"HTTP {status}"
-        return _error(UpstreamUnavailable, f"The platform refused the request ({detail}).", config)
+        return _error(RequestRefused, f"The platform refused the request ({detail}).", config)
     message = f"The platform is not working right now (HTTP {status})."
     return _error(UpstreamUnavailable, message, config)
 

@@ -7,6 +7,7 @@ import zoneinfo
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ log = logging.getLogger(__name__)
 
 # What people see for each kind of platform failure: status, title, what to try.
 ERRORS = {
-    client.InvalidIdentifier: (400, "Not a conversation id", "Check the address and try again."),
+    client.InvalidIdentifier: (400, "Not a valid address", "Check the address and try again."),
     client.ConversationNotFound: (
         404,
         "Conversation not found",
@@ -56,6 +57,9 @@ def error_for(exc):
 
 def render_platform_error(request, exc):
     status, title, hint = error_for(exc)
+    if isinstance(exc, client.InvalidIdentifier):
+        # The client's sentence says which part is wrong: an id, an agent, a page link.
+        hint = f"{exc.message} {hint}"
     template = "conversations/_error.html" if request.htmx else "conversations/error.html"
     response = render(request, template, {"title": title, "hint": hint}, status=status)
     if isinstance(exc, client.RateLimited) and exc.retry_after:
@@ -122,3 +126,17 @@ class SessionLimitsMiddleware:
             if now - seen >= 60 or "seen_at" not in request.session:
                 request.session["seen_at"] = now
         return self.get_response(request)
+
+
+class CompressionMiddleware(GZipMiddleware):
+    """Django's gzip for pages and fragments, never for a response served in byte ranges.
+
+    A recording barely shrinks, and compressing it would drop its Content-Length and break
+    the ranges a player seeks with. Compressed pages stay safe from BREACH: Django masks the
+    CSRF token anew in every response, and GZipMiddleware adds random bytes to each one.
+    """
+
+    def process_response(self, request, response):
+        if response.has_header("Accept-Ranges"):
+            return response
+        return super().process_response(request, response)

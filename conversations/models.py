@@ -34,15 +34,17 @@ class AuditQuerySet(models.QuerySet):
 
 
 class AuditRecord(models.Model):
-    """One deletion attempt. Holds who and why, never the conversation's content."""
+    """One deletion attempt or export. Holds who and why, never the conversation's content."""
 
     class Outcome(models.TextChoices):
         DELETED = "deleted", "Deleted"
         ALREADY_GONE = "already_gone", "Already gone"
         FAILED = "failed", "Failed"
         DENIED = "denied", "Denied"
+        EXPORTED = "exported", "Exported"
 
-    conversation_id = models.CharField(max_length=128, db_index=True)
+    # Blank for an export, which concerns many conversations (see `detail` and `row_count`).
+    conversation_id = models.CharField(max_length=128, db_index=True, blank=True)
     agent_id = models.CharField(max_length=128, blank=True)
     conversation_start = models.DateTimeField(null=True, blank=True)
     # The username is copied so the record still says who it was after the user is removed.
@@ -55,6 +57,7 @@ class AuditRecord(models.Model):
     outcome = models.CharField(max_length=20, choices=Outcome.choices)
     upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
     detail = models.CharField(max_length=300, blank=True)
+    row_count = models.PositiveIntegerField(null=True, blank=True)
 
     objects = AuditQuerySet.as_manager()
 
@@ -85,3 +88,69 @@ class AuditRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit records cannot be deleted.")
+
+
+class Review(models.Model):
+    """A reviewer's judgement of one conversation: status, assignee, tags and notes."""
+
+    class Status(models.TextChoices):
+        UNREVIEWED = "unreviewed", "Unreviewed"
+        PASSED = "passed", "Passed"
+        FLAGGED = "flagged", "Flagged"
+        FOLLOW_UP = "follow_up", "Needs follow-up"
+
+    conversation_id = models.CharField(max_length=128, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.UNREVIEWED)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept on the row, not in a join table, so the list reads a page's reviews in one query.
+    tags = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True, max_length=10_000)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        default_permissions = ()
+        permissions = [
+            ("review_conversation", "Can set review status, tags and notes"),
+            ("assign_conversation", "Can assign conversations to reviewers"),
+            ("export_conversations", "Can export the conversation list with reviews"),
+        ]
+
+    def __str__(self):
+        return f"{self.conversation_id}: {self.get_status_display()}"
+
+
+class ReviewChange(models.Model):
+    """One change to a review: who, when, which field, from what to what."""
+
+    conversation_id = models.CharField(max_length=128, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    changed_at = models.DateTimeField(auto_now_add=True)
+    field = models.CharField(max_length=20)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.username} changed {self.field} of {self.conversation_id}"
+
+
+class Tag(models.Model):
+    """A tag the team has used, offered as people type. Holds no conversation data."""
+
+    name = models.CharField(max_length=50, unique=True)
+    uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-uses", "name"]
+        default_permissions = ()
+
+    def __str__(self):
+        return self.name

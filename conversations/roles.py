@@ -1,10 +1,19 @@
 """The three roles, as Django groups, and what each may do."""
 
 ROLES = {
-    "Reviewer": ["view_conversation"],
-    "Lead": ["view_conversation", "view_auditrecord"],
+    "Reviewer": ["view_conversation", "review_conversation"],
+    "Lead": [
+        "view_conversation",
+        "review_conversation",
+        "assign_conversation",
+        "export_conversations",
+        "view_auditrecord",
+    ],
     "Admin": [
         "view_conversation",
+        "review_conversation",
+        "assign_conversation",
+        "export_conversations",
         "view_auditrecord",
         "delete_conversation",
         "create_agent_session",
@@ -21,3 +30,14 @@ def sync_roles(group_model, permission_model):
                 content_type__app_label="conversations", codename__in=codenames
             )
         )
+
+
+def sync_roles_in_migration(apps, schema_editor):
+    """RunPython step: create this app's permissions now (normally made after all migrations)."""
+    from django.contrib.auth.management import create_permissions
+
+    app_config = apps.get_app_config("conversations")
+    app_config.models_module = True
+    create_permissions(app_config, apps=apps, verbosity=0)
+    app_config.models_module = None
+    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))

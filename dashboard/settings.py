@@ -112,14 +112,30 @@ if not XUNA_API_KEY_HEADER.replace("-", "").isalnum():
     raise ImproperlyConfigured("XUNA_API_KEY_HEADER must be an HTTP header name.")
 XUNA_API_TIMEOUT = env_number("XUNA_API_TIMEOUT", 10.0, minimum=0.5, maximum=120)
 XUNA_API_CONNECT_TIMEOUT = env_number("XUNA_API_CONNECT_TIMEOUT", 3.05, minimum=0.1, maximum=30)
-XUNA_API_POOL_SIZE = env_number("XUNA_API_POOL_SIZE", 16, minimum=1, maximum=512, cast=int)
+# One pooled connection per server thread (gunicorn.conf.py reads the same GUNICORN_THREADS),
+# so that no thread waits for a connection and none is opened only to be dropped.
+GUNICORN_THREADS = env_number("GUNICORN_THREADS", 32, minimum=1, maximum=512, cast=int)
+XUNA_API_POOL_SIZE = env_number(
+    "XUNA_API_POOL_SIZE", GUNICORN_THREADS, minimum=1, maximum=512, cast=int
+)
 XUNA_API_MAX_RESPONSE_BYTES = env_number(
     "XUNA_API_MAX_RESPONSE_BYTES", 20_000_000, minimum=1_000, maximum=1_000_000_000, cast=int
 )
 XUNA_AGENT_NAMES = env_agent_names("XUNA_AGENT_NAMES")
 # Set by `make run` when it starts the built-in emulator: shows the demo banner.
 XUNA_DEMO = env_bool("XUNA_DEMO", False)
+# Conversations fetched at once while exporting (the list carries summaries only).
+XUNA_EXPORT_CONCURRENCY = env_number("XUNA_EXPORT_CONCURRENCY", 4, minimum=1, maximum=32, cast=int)
 XUNA_PAGE_SIZE = env_number("XUNA_PAGE_SIZE", 50, minimum=1, maximum=100, cast=int)
+# List pages and conversations are kept briefly in the cache (conversations/client.py,
+# docs/performance.md); a deletion through the dashboard drops them at once.
+XUNA_CACHE = env_bool("XUNA_CACHE", True)
+XUNA_CACHE_LIST_SECONDS = env_number(
+    "XUNA_CACHE_LIST_SECONDS", 30, minimum=1, maximum=3600, cast=int
+)
+XUNA_CACHE_CONVERSATION_SECONDS = env_number(
+    "XUNA_CACHE_CONVERSATION_SECONDS", 60, minimum=1, maximum=3600, cast=int
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -138,6 +154,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, which serves static files already compressed; above everything that
+    # writes a body. Never for recordings (see the class).
+    "conversations.middleware.CompressionMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -183,6 +202,10 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that does not answer fails the request within seconds, with the 503 page
+    # (conversations/health.py), instead of holding a thread until the OS gives up.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", 5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -222,7 +245,33 @@ STORAGES = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# The cache: each process's own memory by default; with REDIS_URL, one Redis shared by every
+# instance (docs/deploy.md). Losing Redis costs speed, never a page (conversations/cache.py).
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    try:
+        _redis = urlsplit(REDIS_URL)
+        _redis.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        _redis = None
+    # The value is not repeated in the message: it may carry a password.
+    if _redis is None or _redis.scheme not in {"redis", "rediss", "unix"}:
+        raise ImproperlyConfigured("REDIS_URL must be a URL such as redis://127.0.0.1:6379/0.")
+    CACHES = {
+        "default": {
+            "BACKEND": "conversations.cache.TolerantRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "review",
+            # Redis answers in well under a millisecond on a local network: a dead one must
+            # cost a page a fraction of a second, not redis-py's default of five.
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+        }
+    }
+    # Sessions live in the database, which every instance shares; Redis only speeds up reads.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Sessions end after an idle time and, at the latest, an absolute time after login
 # (conversations.middleware.SessionLimitsMiddleware). Logout and a password change end them too.
@@ -230,6 +279,8 @@ SESSION_IDLE_MINUTES = env_number("SESSION_IDLE_MINUTES", 30, minimum=1, maximum
 SESSION_MAX_HOURS = env_number("SESSION_MAX_HOURS", 12, minimum=1, maximum=720, cast=int)
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 SESSION_COOKIE_HTTPONLY = True
+# Our script never reads the CSRF cookie (the token comes with the page), so no script may.
+CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -105,6 +105,24 @@
     highlight(index);
   }
 
+  // Review panel: 1/2/3 set the status and save, n saves and opens the next unreviewed one.
+  function reviewKey(key) {
+    var form = document.querySelector("[data-review-form]");
+    if (!form) return false;
+    var radio = form.querySelector('input[name=status][data-key="' + key + '"]');
+    if (radio) {
+      radio.checked = true;
+      form.requestSubmit();
+      return true;
+    }
+    if (key === "n") {
+      // A click, not requestSubmit(button): htmx sends the value of the button it saw clicked.
+      form.querySelector("[data-save-next]").click();
+      return true;
+    }
+    return false;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.target.closest("input, textarea, select, [contenteditable], dialog")) return;
@@ -131,8 +149,101 @@
         goToTurn(Math.max(0, current - 1));
         break;
       default:
-        handled = false;
+        handled = reviewKey(event.key);
     }
     if (handled) event.preventDefault();
+  });
+  // Selection on the list: "select all on this page" and a count in the bulk bar.
+  function updateSelection() {
+    var boxes = document.querySelectorAll('input[name=ids][form=bulk]');
+    var checked = document.querySelectorAll('input[name=ids][form=bulk]:checked').length;
+    var count = document.querySelector("#bulk .selected-count");
+    if (count) count.textContent = checked ? checked + " selected" : "Select conversations to act on several at once.";
+    var all = document.querySelector("[data-select-all]");
+    if (all) all.checked = boxes.length > 0 && checked === boxes.length;
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("[data-select-all]")) {
+      document.querySelectorAll('input[name=ids][form=bulk]').forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+    if (event.target.matches("[data-select-all], input[name=ids][form=bulk]")) updateSelection();
+  });
+  document.addEventListener("htmx:afterSettle", updateSelection);
+
+  // Bulk delete: one request per conversation, so progress shows and rate limits are waited out.
+  var sleep = function (ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); };
+
+  async function deleteOne(form, id, reason) {
+    for (var attempt = 0; attempt < 6; attempt++) {
+      var body = new FormData();
+      body.append("ids", id);
+      body.append("reason", reason);
+      body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
+      try {
+        var response = await fetch(form.action, { method: "POST", body: body, headers: { Accept: "application/json" } });
+        if (!response.ok) return { outcome: "failed", message: "The dashboard refused (" + response.status + ")." };
+        var result = (await response.json()).results[0];
+        if (!result.rate_limited) return result;
+        await sleep(Math.min(result.retry_after || Math.pow(2, attempt), 10) * 1000);
+      } catch (error) {
+        await sleep(Math.pow(2, attempt) * 500);
+      }
+    }
+    return { outcome: "failed", message: "The platform kept refusing (rate limited). Try again later." };
+  }
+
+  document.addEventListener("submit", async function (event) {
+    var form = event.target.closest("form[data-bulk-delete]");
+    if (!form) return;
+    event.preventDefault();
+    if (form.dataset.running) return;
+    form.dataset.running = "1";
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    var reason = form.querySelector("[name=reason]").value;
+    var counts = { deleted: 0, already_gone: 0, failed: 0 };
+    var items = form.querySelectorAll(".bulk-items li");
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i], id = item.dataset.id, state = item.querySelector(".state");
+      state.textContent = "deleting…";
+      var result = await deleteOne(form, id, reason);
+      counts[result.outcome] = (counts[result.outcome] || 0) + 1;
+      item.className = result.outcome;
+      state.textContent = result.outcome === "deleted" ? "deleted" : result.outcome === "already_gone" ? "already gone" : "failed: " + result.message;
+      if (result.outcome !== "failed") {
+        var row = document.getElementById("row-" + id);
+        if (row) row.remove();
+      }
+    }
+    var summary = counts.deleted + " deleted, " + counts.already_gone + " already gone, " + counts.failed + " failed.";
+    form.querySelector(".bulk-summary").textContent = summary + (counts.failed ? " Failed items stay selected: retry them when the platform recovers." : "");
+    toast("Bulk deletion: " + summary, counts.failed ? "error" : "success");
+    var cancel = form.querySelector("[data-close]");
+    cancel.textContent = "Close";
+    cancel.focus();
+    updateSelection();
+  });
+
+  // Export: the download runs in the background of the browser; the page shows its progress.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-export]");
+    if (!link) return;
+    var token = Math.random().toString(36).slice(2) + Date.now().toString(36);
+    var url = new URL(link.href);
+    url.searchParams.set("progress", token);
+    link.href = url.toString();
+    var output = document.getElementById("export-progress");
+    var poll = setInterval(async function () {
+      var response = await fetch(output.dataset.url + "?token=" + token);
+      if (!response.ok) return;
+      var progress = await response.json();
+      output.textContent = progress.done
+        ? (progress.problem ? "Export incomplete: " + progress.problem : "Export finished: " + progress.rows + " conversations.")
+        : "Exporting… " + progress.rows + " conversations so far.";
+      if (progress.done) clearInterval(poll);
+    }, 1000);
   });
 })();

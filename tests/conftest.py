@@ -17,8 +17,12 @@ def emulator_server():
 
 @pytest.fixture
 def emulator(emulator_server, settings):
-    """The emulator with fresh seeded data, and the dashboard pointed at it."""
+    """The emulator with fresh seeded data, the dashboard pointed at it, an empty cache."""
+    from django.core.cache import cache
+
     emulator_server.reset()
+    # The seeded data is fresh: pages and conversations cached by an earlier test are not.
+    cache.clear()
     settings.XUNA_API_BASE_URL = emulator_server.url
     settings.XUNA_API_KEY = EMULATOR_KEY
     settings.XUNA_API_KEY_HEADER = "xi-api-key"

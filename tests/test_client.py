@@ -327,6 +327,8 @@ def test_a_hostile_cursor_raises_invalid_identifier_without_a_call(emulator, cur
 def platform(settings):
     settings.XUNA_API_BASE_URL = API
     settings.XUNA_API_KEY = KEY
+    # These tests are about each request the client makes; none may come from the cache.
+    settings.XUNA_CACHE = False
     settings.XUNA_API_KEY_HEADER = "xi-api-key"
     settings.XUNA_API_TIMEOUT = 2.0
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:

@@ -58,10 +58,19 @@ def test_the_roles_exist_with_their_permissions():
     def perms(name):
         return set(Group.objects.get(name=name).permissions.values_list("codename", flat=True))
 
-    assert perms("Reviewer") == {"view_conversation"}
-    assert perms("Lead") == {"view_conversation", "view_auditrecord"}
+    assert perms("Reviewer") == {"view_conversation", "review_conversation"}
+    assert perms("Lead") == {
+        "view_conversation",
+        "review_conversation",
+        "assign_conversation",
+        "export_conversations",
+        "view_auditrecord",
+    }
     assert perms("Admin") == {
         "view_conversation",
+        "review_conversation",
+        "assign_conversation",
+        "export_conversations",
         "view_auditrecord",
         "delete_conversation",
         "create_agent_session",

@@ -1,18 +1,8 @@
 """The three roles, as groups: Reviewer, Lead and Admin (see conversations/roles.py)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-from conversations.roles import ROLES, sync_roles
-
-
-def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations; the groups need them now.
-    app_config = apps.get_app_config("conversations")
-    app_config.models_module = True
-    create_permissions(app_config, apps=apps, verbosity=0)
-    app_config.models_module = None
-    sync_roles(apps.get_model("auth", "Group"), apps.get_model("auth", "Permission"))
+from conversations.roles import ROLES, sync_roles_in_migration
 
 
 def remove_roles(apps, schema_editor):
@@ -26,4 +16,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(create_roles, remove_roles)]
+    operations = [migrations.RunPython(sync_roles_in_migration, remove_roles)]

@@ -60,3 +60,9 @@ def seconds(value):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key)
+
+
+@register.filter
+def failed_ids(results):
+    """The ids whose deletion failed, from (id, Deletion) pairs, to offer a retry."""
+    return [conversation_id for conversation_id, result in results if result.outcome == "failed"]

@@ -1,0 +1,236 @@
+"""The review workflow the platform does not know about: status, assignee, tags, notes.
+
+Reviews are keyed by conversation id in the dashboard's own database. Filters on them are
+applied to the pages fetched from the platform (which cannot apply them), fetching further
+pages until a page is full, within a bound.
+"""
+
+import dataclasses
+import re
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import F, Q
+from django.http import QueryDict
+
+from conversations import client
+from conversations.models import AuditRecord, Review, ReviewChange, Tag
+
+# How many conversations one list request may search through for a review filter.
+MAX_SCAN = 1000
+SCAN_PAGE_SIZE = 100
+MAX_TAGS = 20
+TAG_RE = re.compile(r"[^\s,][^,]{0,49}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewFilter:
+    """The list filters the dashboard applies itself, read from (and written to) the URL."""
+
+    agent_id: str | None = None
+    status: str | None = None
+    mine: bool = False
+    tag: str | None = None
+
+    @classmethod
+    def from_query(cls, params, *, agent_id=None):
+        status = params.get("review", "")
+        tag = params.get("tag", "").strip()[:50]
+        return cls(
+            agent_id=agent_id,
+            status=status if status in Review.Status.values else None,
+            mine=params.get("assigned") == "me",
+            tag=tag or None,
+        )
+
+    @property
+    def local(self):
+        """Whether any filter needs the dashboard's database (not just the platform)."""
+        return bool(self.status or self.mine or self.tag)
+
+    def matches(self, review, user):
+        status = review.status if review else Review.Status.UNREVIEWED
+        if self.status and status != self.status:
+            return False
+        if self.mine and not (review and review.assignee_id == user.pk):
+            return False
+        return not (self.tag and not (review and self.tag in review.tags))
+
+    def query_string(self):
+        """These filters as a URL query (no cursor), for links that keep the list's context."""
+        query = QueryDict(mutable=True)
+        for name, value in (
+            ("agent", self.agent_id),
+            ("review", self.status),
+            ("assigned", "me" if self.mine else None),
+            ("tag", self.tag),
+        ):
+            if value:
+                query[name] = value
+        return query.urlencode()
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    conversation: client.Conversation
+    review: Review | None
+
+
+@dataclasses.dataclass(frozen=True)
+class ListResult:
+    rows: list
+    next_cursor: str | None
+    has_more: bool
+    searched: int
+    problems: int = 0
+
+
+def reviews_for(conversation_ids):
+    """The reviews of these conversations, by id: one query for the whole page."""
+    ids = list(conversation_ids)
+    if not ids:
+        return {}
+    reviews = Review.objects.filter(conversation_id__in=ids).select_related("assignee")
+    return {review.conversation_id: review for review in reviews}
+
+
+def fetch_page(review_filter, user, *, cursor=None, page_size=50):
+    """One page of the list, with reviews; with review filters, searches further pages.
+
+    Without a review filter this is exactly one platform call. With one, whole platform pages
+    are fetched until `page_size` rows match, the platform has no more, or MAX_SCAN
+    conversations were searched; the cursor then continues after the last page searched.
+    """
+    rows, searched, problems = [], 0, 0
+    size = SCAN_PAGE_SIZE if review_filter.local else page_size
+    while True:
+        page = client.list_conversations(
+            agent_id=review_filter.agent_id, cursor=cursor, page_size=size
+        )
+        gone = AuditRecord.objects.gone_among(c.id for c in page.items)
+        items = [c for c in page.items if c.id not in gone]
+        reviews = reviews_for(c.id for c in items)
+        searched += len(page.items)
+        problems += len(page.problems)
+        rows += [
+            Row(c, reviews.get(c.id))
+            for c in items
+            if not review_filter.local or review_filter.matches(reviews.get(c.id), user)
+        ]
+        cursor = page.next_cursor if page.has_more else None
+        if not review_filter.local or cursor is None:
+            break
+        if len(rows) >= page_size or searched >= MAX_SCAN:
+            break
+    return ListResult(rows, cursor, cursor is not None, searched, problems)
+
+
+def next_unreviewed(review_filter, user, current_id):
+    """The id of the next Unreviewed conversation after `current_id` in this list, if any."""
+    unreviewed = dataclasses.replace(review_filter, status=Review.Status.UNREVIEWED)
+    cursor, seen_current, searched, first = None, False, 0, None
+    while searched < MAX_SCAN:
+        page = client.list_conversations(
+            agent_id=review_filter.agent_id, cursor=cursor, page_size=SCAN_PAGE_SIZE
+        )
+        searched += len(page.items)
+        gone = AuditRecord.objects.gone_among(c.id for c in page.items)
+        reviews = reviews_for(c.id for c in page.items)
+        for c in page.items:
+            if c.id == current_id:
+                seen_current = True
+                continue
+            if c.id not in gone and unreviewed.matches(reviews.get(c.id), user):
+                if seen_current:
+                    return c.id
+                first = first or c.id
+        cursor = page.next_cursor if page.has_more else None
+        if cursor is None:
+            break
+    # The current one was not found (or nothing follows it): start from the top.
+    return first
+
+
+def parse_tags(text):
+    """Comma-separated tags, trimmed, without duplicates, at most MAX_TAGS of 50 characters."""
+    tags = []
+    for part in str(text).split(","):
+        tag = " ".join(part.split())[:50]
+        if tag and TAG_RE.fullmatch(tag) and tag not in tags:
+            tags.append(tag)
+    return tags[:MAX_TAGS]
+
+
+def tag_suggestions(limit=200):
+    return list(Tag.objects.values_list("name", flat=True)[:limit])
+
+
+UNSET = object()
+
+
+@transaction.atomic
+def save_review(*, conversation_id, user, status=UNSET, assignee=UNSET, tags=UNSET, notes=UNSET):
+    """Apply the given changes and record each one; returns the review and its changes."""
+    review, _ = Review.objects.select_for_update().get_or_create(conversation_id=conversation_id)
+    changes = []
+
+    def change(field, old, new):
+        changes.append(
+            ReviewChange(
+                conversation_id=conversation_id,
+                user=user,
+                username=user.get_username(),
+                field=field,
+                old_value=old,
+                new_value=new,
+            )
+        )
+
+    if status is not UNSET and status != review.status:
+        change("status", review.get_status_display(), Review.Status(status).label)
+        review.status = status
+    if assignee is not UNSET and (assignee.pk if assignee else None) != review.assignee_id:
+        old = review.assignee.get_username() if review.assignee else ""
+        change("assignee", old, assignee.get_username() if assignee else "")
+        review.assignee = assignee
+    if tags is not UNSET and tags != review.tags:
+        change("tags", ", ".join(review.tags), ", ".join(tags))
+        added = set(tags) - set(review.tags)
+        review.tags = tags
+        remember_tags(added)
+    if notes is not UNSET and notes != review.notes:
+        change("notes", review.notes, notes)
+        review.notes = notes
+    if changes:
+        review.save()
+        ReviewChange.objects.bulk_create(changes)
+    return review, changes
+
+
+def remember_tags(tags):
+    for name in tags:
+        Tag.objects.get_or_create(name=name)
+    Tag.objects.filter(name__in=tags).update(uses=F("uses") + 1)
+
+
+def history(conversation_id, limit=100):
+    return list(ReviewChange.objects.filter(conversation_id=conversation_id)[:limit])
+
+
+def wipe_local_traces(conversation_id):
+    """Remove everything the dashboard stored about a conversation, except the audit log."""
+    Review.objects.filter(conversation_id=conversation_id).delete()
+    ReviewChange.objects.filter(conversation_id=conversation_id).delete()
+
+
+def assignable_users():
+    """People who can review, for the assignee choice."""
+    return (
+        get_user_model()
+        .objects.filter(
+            Q(is_superuser=True) | Q(groups__permissions__codename="review_conversation"),
+            is_active=True,
+        )
+        .distinct()
+        .order_by("username")
+    )

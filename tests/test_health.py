@@ -1,0 +1,200 @@
+"""Health checks, and what people see when the database is down.
+
+`/healthz` says the process is up; `/readyz` says whether the database, the cache and the
+platform answer. A database failure is a 503 page, never a stack trace: the last tests
+start a real gunicorn pointed at a PostgreSQL port where nothing listens.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.db import OperationalError
+from django.test import Client, RequestFactory
+
+from conversations import health
+from tests.conftest import EMULATOR_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.django_db
+
+
+def closed_port():
+    """A local port where nothing listens (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def unreachable_cache(port):
+    return {
+        "default": {
+            "BACKEND": "conversations.cache.TolerantRedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
+        }
+    }
+
+
+def test_healthz_answers_without_a_login(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
+
+
+def test_healthz_touches_no_database_and_no_platform(client, emulator, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        assert client.get("/healthz").status_code == 200
+    assert emulator.calls == []
+
+
+def test_healthz_and_readyz_are_never_cached(client, emulator):
+    for path in ("/healthz", "/readyz"):
+        assert "no-store" in client.get(path)["Cache-Control"]
+
+
+def test_healthz_is_served_over_plain_http_when_https_is_on(settings):
+    # The load balancer checks instances from inside the network, without TLS.
+    settings.SECURE_SSL_REDIRECT = True
+    assert Client().get("/healthz").status_code == 200
+    assert Client().get("/").status_code == 301
+
+
+def test_readyz_reports_every_dependency_ok(client, emulator):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"database": "ok", "cache": "ok", "platform": "ok"}
+
+
+def test_readyz_asks_the_platform_every_time(client, emulator):
+    client.get("/readyz")
+    client.get("/readyz")
+    lists = [call for call in emulator.calls if call.endpoint == "list"]
+    assert len(lists) == 2
+    assert all(call.authorized and call.query.get("page_size") == "1" for call in lists)
+
+
+@pytest.mark.parametrize("fault", ["503", "401", "hang"])
+def test_readyz_is_503_naming_a_failing_platform(client, emulator, settings, fault):
+    settings.XUNA_API_TIMEOUT = 1.0
+    emulator.set_fault("list", fault, seconds=3)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "cache": "ok", "platform": "unavailable"}
+
+
+def test_readyz_is_503_naming_an_unreachable_cache(client, emulator, settings):
+    settings.CACHES = unreachable_cache(closed_port())
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json() == {"database": "ok", "cache": "unavailable", "platform": "ok"}
+
+
+def test_readyz_says_nothing_about_hosts_keys_or_errors(client, emulator, settings):
+    port = closed_port()
+    settings.CACHES = unreachable_cache(port)
+    settings.XUNA_API_BASE_URL = f"http://127.0.0.1:{closed_port()}"
+    body = client.get("/readyz").content.decode()
+    assert json.loads(body) == {"database": "ok", "cache": "unavailable", "platform": "unavailable"}
+    for secret in (EMULATOR_KEY, "127.0.0.1", str(port), "Error", "redis"):
+        assert secret not in body
+
+
+def test_a_database_error_is_rendered_as_a_503_page():
+    request = RequestFactory().get("/")
+    try:
+        raise OperationalError("connection refused")
+    except OperationalError:
+        response = health.server_error(request)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    assert "database is unavailable" in response.content.decode()
+    assert "connection refused" not in response.content.decode()
+
+
+def test_any_other_error_is_rendered_as_the_500_page():
+    request = RequestFactory().get("/")
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        response = health.server_error(request)
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+
+
+# A live server without its database -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server_without_database(emulator_server):
+    """gunicorn, as in production, with DATABASE_URL pointing at a port where nothing listens."""
+    port = closed_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("XUNA_", "DJANGO_"))},
+        "SECRET_KEY": "s" * 50,
+        "DEBUG": "off",
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/review",
+        "XUNA_API_BASE_URL": emulator_server.url,
+        "XUNA_API_KEY": EMULATOR_KEY,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "1",
+        "GUNICORN_THREADS": "4",
+    }
+    env.pop("REDIS_URL", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base, process)
+        yield base
+    finally:
+        os.killpg(process.pid, 15)
+        process.communicate(timeout=20)
+
+
+def wait_until_serving(base, process):
+    for _ in range(300):
+        if process.poll() is not None:
+            raise AssertionError(f"gunicorn exited: {process.stdout.read()}")
+        try:
+            requests.get(f"{base}/healthz", timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError("gunicorn did not start serving")
+
+
+def test_without_its_database_the_dashboard_says_so_with_a_503(server_without_database):
+    # A signed-in user's session is read from the database, which is not there.
+    response = requests.get(
+        f"{server_without_database}/", cookies={"sessionid": "x" * 32}, timeout=10
+    )
+    assert response.status_code == 503
+    assert "The dashboard's database is unavailable" in response.text
+    assert "Traceback" not in response.text
+    assert "OperationalError" not in response.text
+
+
+def test_without_its_database_healthz_still_answers(server_without_database):
+    assert requests.get(f"{server_without_database}/healthz", timeout=10).status_code == 200
+
+
+def test_without_its_database_readyz_names_it(server_without_database):
+    response = requests.get(f"{server_without_database}/readyz", timeout=10)
+    assert response.status_code == 503
+    assert response.json() == {"database": "unavailable", "cache": "ok", "platform": "ok"}
