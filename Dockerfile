@@ -1,7 +1,13 @@
-# The production image. Each step is also run by CI outside Docker (no engine there):
-#   dependencies  -> `make venv` installs the same project metadata (pyproject.toml)
-#   collectstatic -> `make collectstatic`, run by `make test`
-#   migrations    -> a separate command, never at start: see docs/deploy.md
+# The production image: the dashboard under gunicorn (docs/deploy.md).
+#
+# CI has no Docker engine, so every RUN below other than creating the user is a step of
+# scripts/image_build.sh, which `make image-check` (part of `make test`) runs outside Docker;
+# scripts/lint_image.py checks this file and compose.yaml.
+#
+# Nothing secret is baked in: SECRET_KEY, XUNA_API_KEY, DATABASE_URL and REDIS_URL come
+# from the environment when a container starts. Migrations are a separate command, run
+# once per release before the new instances start, never at every start:
+#   docker run --rm --env-file .env conversation-review python manage.py migrate --no-input
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -12,22 +18,26 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000
 
-RUN useradd --create-home --uid 10001 app
+# The process runs as `app`, which owns nothing but /data (for a single instance on SQLite:
+# DATABASE_URL=sqlite:////data/db.sqlite3 with a volume there).
+RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin app \
+ && install -d -o app -g app /data
 WORKDIR /app
 
-# Dependencies first, from the project's metadata, so code changes keep this layer cached.
-COPY pyproject.toml README.md ./
+# The dependencies first, from the project's metadata alone, so that a change to the code
+# does not reinstall them.
+COPY pyproject.toml ./
 COPY dashboard/__init__.py dashboard/
 COPY conversations/__init__.py conversations/
 COPY emulator/__init__.py emulator/
-RUN pip install .
+COPY scripts/image_build.sh scripts/
+RUN sh scripts/image_build.sh deps
 
 COPY . .
-RUN pip install --no-deps . \
- && DEBUG=on python manage.py collectstatic --no-input --verbosity 0
+RUN sh scripts/image_build.sh static check
 
 USER app
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2)"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["python", "scripts/healthcheck.py"]
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"]

@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test venv env migrate lint unit browser-deps collectstatic bench clean
+.PHONY: run test venv env migrate lint unit browser-deps collectstatic image-check bench clean
 
 run: venv env migrate collectstatic
 	$(BIN)/python scripts/serve.py
 
-test: venv env lint browser-deps collectstatic
+test: venv env lint browser-deps collectstatic image-check
 	$(BIN)/python -m pytest
 
 # A virtualenv that is missing, broken (its Python went away) or older than pyproject.toml
@@ -35,6 +35,11 @@ lint: venv
 # The same step the Dockerfile runs at build time, so a broken one fails CI.
 collectstatic: venv env
 	STATIC_MANIFEST=on $(BIN)/python manage.py collectstatic --no-input --clear --verbosity 0
+
+# The Dockerfile's build steps outside Docker (CI has no engine), then a lint of Dockerfile and
+# compose.yaml: see scripts/image_check.sh.
+image-check: venv env
+	@PYTHON=$(PYTHON) scripts/image_check.sh
 
 # Browser tests need Debian's Chromium; as root it is installed when missing.
 browser-deps:

@@ -65,7 +65,8 @@ class Emulator:
         self.process = subprocess.Popen(
             [
                 PYTHON,
-                *("-m", "emulator", "--port", "0", "--api-key", self.key),
+                # `--api-key=...`: a generated key may start with a dash.
+                *("-m", "emulator", "--port", "0", f"--api-key={self.key}"),
                 *("--conversations", str(conversations), "--seed", "1"),
             ],
             cwd=ROOT,
@@ -194,9 +195,7 @@ class Stack:
             "password=os.environ['BENCH_PASSWORD'])\n"
             "u.groups.add(Group.objects.get(name='Reviewer'))\n"
         )
-        self._manage(
-            "shell", "-c", create_user, BENCH_USER=USERNAME, BENCH_PASSWORD=self.password
-        )
+        self._manage("shell", "-c", create_user, BENCH_USER=USERNAME, BENCH_PASSWORD=self.password)
         self.dashboards = []
 
     def _manage(self, *args, **extra_env):

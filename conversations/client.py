@@ -253,7 +253,11 @@ def delete_conversation(conversation_id: str) -> None:
     """
     path = _conversation_path(conversation_id)
     try:
-        _request("DELETE", path)
+        body = _request("DELETE", path)
+        # Empty or an object: anything else is not the platform's answer to a deletion (a
+        # proxy's page, a broken gateway), so the deletion is not confirmed.
+        if body is not None and not isinstance(body, dict):
+            raise UpstreamUnavailable("The platform's answer does not confirm the deletion.")
     finally:
         # Whatever the answer: a timeout or a 5xx may come after the platform deleted it.
         _forget_conversation(conversation_id)
@@ -724,7 +728,7 @@ def _forget_conversation(conversation_id):
 @dataclass(frozen=True)
 class _Config:
     base_url: str
-    key: str
+    key: str = field(repr=False)  # a traceback or debugger showing the config shows no key
     key_header: str
     timeout: float
     connect_timeout: float

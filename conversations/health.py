@@ -13,8 +13,7 @@ import uuid
 
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.db import Error as DatabaseFailure
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.views.decorators.cache import never_cache
@@ -81,13 +80,15 @@ def check_cache():
 
 
 def server_error(request):
-    """handler500: a 503 when the database failed (try again shortly), else the 500 page.
+    """handler500: a 503 when the database cannot be reached (try again shortly), else 500.
 
     Django turns an exception raised anywhere in the middleware into a response before the
-    outer middleware sees it, so this handler is the one place that sees them all.
+    outer middleware sees it, so this handler is the one place that sees them all. Only
+    connection failures are an outage: a query the database refuses (DataError,
+    IntegrityError, ProgrammingError) is a bug, and retrying would not help.
     """
     _, exc, _ = sys.exc_info()
-    if isinstance(exc, DatabaseFailure):
+    if isinstance(exc, OperationalError | InterfaceError):
         response = HttpResponse(loader.get_template("503.html").render(), status=503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)
         return response

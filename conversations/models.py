@@ -19,6 +19,12 @@ class AuditQuerySet(models.QuerySet):
     def bulk_update(self, objs, fields, batch_size=None):
         raise AppendOnlyError("Audit records cannot be changed.")
 
+    # An upsert (INSERT ... ON CONFLICT DO UPDATE) rewrites the existing record it meets.
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:
+            raise AppendOnlyError("Audit records cannot be changed.")
+        return super().bulk_create(objs, *args, **kwargs)
+
     def gone_among(self, conversation_ids):
         """The ids, of those given, that a deletion through the dashboard removed.
 

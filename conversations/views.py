@@ -334,9 +334,14 @@ def write_audit(request, conversation_id, conversation, outcome, *, status, reas
             )
             if outcome in (AuditRecord.Outcome.DELETED, AuditRecord.Outcome.ALREADY_GONE):
                 reviews.wipe_local_traces(conversation_id)
-    except IntegrityError:
-        log.warning("Deletion of %s was already recorded", conversation_id)
-    except DatabaseError:
+    except DatabaseError as exc:
+        # A repeat meets the one-deletion constraint: no loss, the record exists. Any other
+        # refusal of the database (a constraint, a trigger, a full disk) is a lost record.
+        repeat = isinstance(exc, IntegrityError) and outcome == AuditRecord.Outcome.DELETED
+        recorded = AuditRecord.objects.filter(conversation_id=conversation_id, outcome=outcome)
+        if repeat and recorded.exists():
+            log.warning("Deletion of %s was already recorded", conversation_id)
+            return
         log.critical(
             "AUDIT WRITE FAILED: %s of conversation %s by %s was not recorded",
             outcome,
@@ -578,7 +583,8 @@ def audit_list(request):
 def filter_audit(params):
     records = AuditRecord.objects.all()
     filters = {}
-    user = params.get("user", "").strip()[:150]
+    # No user name holds a NUL, and PostgreSQL refuses text that does.
+    user = params.get("user", "").replace("\x00", "").strip()[:150]
     if user:
         records = records.filter(username__iexact=user)
         filters["user"] = user

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from redis import connection as redis_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -74,6 +75,20 @@ def env_url(name, default):
         )
     if parts.query or parts.fragment or parts.username or parts.password:
         raise ImproperlyConfigured(f"{name} must be a plain base URL without credentials or query.")
+    return value
+
+
+def env_redis_url(name):
+    """A redis://, rediss:// or unix:// URL as redis-py reads it, or "" when unset."""
+    value = env_str(name)
+    if value:
+        try:
+            redis_connection.parse_url(value)
+        except ValueError:
+            # The value is not repeated: it may carry a password.
+            raise ImproperlyConfigured(
+                f"{name} must be a URL such as redis://127.0.0.1:6379/0."
+            ) from None
     return value
 
 
@@ -247,16 +262,8 @@ STORAGES = {
 
 # The cache: each process's own memory by default; with REDIS_URL, one Redis shared by every
 # instance (docs/deploy.md). Losing Redis costs speed, never a page (conversations/cache.py).
-REDIS_URL = env_str("REDIS_URL")
+REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
-    try:
-        _redis = urlsplit(REDIS_URL)
-        _redis.port  # noqa: B018 (a port that is not a number raises here)
-    except ValueError:
-        _redis = None
-    # The value is not repeated in the message: it may carry a password.
-    if _redis is None or _redis.scheme not in {"redis", "rediss", "unix"}:
-        raise ImproperlyConfigured("REDIS_URL must be a URL such as redis://127.0.0.1:6379/0.")
     CACHES = {
         "default": {
             "BACKEND": "conversations.cache.TolerantRedisCache",

@@ -7,7 +7,9 @@
   // Times are rendered in the viewer's zone: tell the server which one that is.
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   if (zone && document.cookie.indexOf("tz=" + encodeURIComponent(zone)) === -1) {
-    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax";
+    // Over https the cookie is Secure, like the dashboard's own.
+    var secure = location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; max-age=31536000; SameSite=Lax" + secure;
   }
 
   function toast(text, kind) {
@@ -153,6 +155,23 @@
     }
     if (handled) event.preventDefault();
   });
+  // Tags: suggest the team's tags for the one being typed after the last comma.
+  document.addEventListener("input", function (event) {
+    var input = event.target.closest("input[data-tags]");
+    if (!input) return;
+    var list = document.getElementById(input.getAttribute("list"));
+    if (!list.dataset.tags) {
+      list.dataset.tags = JSON.stringify(Array.prototype.map.call(list.options, function (o) { return o.value; }));
+    }
+    var head = input.value.slice(0, input.value.lastIndexOf(",") + 1);
+    var prefix = head ? head.replace(/\s*$/, " ") : "";
+    list.replaceChildren.apply(list, JSON.parse(list.dataset.tags).map(function (tag) {
+      var option = document.createElement("option");
+      option.value = prefix + tag;
+      return option;
+    }));
+  });
+
   // Selection on the list: "select all on this page" and a count in the bulk bar.
   function updateSelection() {
     var boxes = document.querySelectorAll('input[name=ids][form=bulk]');

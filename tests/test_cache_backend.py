@@ -7,7 +7,10 @@ with REDIS_URL set, to the real Redis, reached through a proxy the test can cut.
 import logging
 import os
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,6 +19,7 @@ from conversations.cache import TolerantRedisCache
 from tests.scaleout.proxy import TcpProxy
 
 OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def closed_port():
@@ -105,6 +109,55 @@ def test_after_a_failure_redis_is_left_alone_for_a_while():
         assert hangs_up.accepted == 2
     finally:
         hangs_up.stop()
+
+
+# Choosing it ----------------------------------------------------------------------------------
+
+PRINT_CHOICE = (
+    "from django.conf import settings; "
+    "print(settings.CACHES['default']['BACKEND'], settings.SESSION_ENGINE)"
+)
+
+
+def start(**env):
+    """Load the settings in a fresh process, as start-up does, and print the choice."""
+    environment = {
+        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "DEBUG")
+    }
+    environment.update({"SECRET_KEY": "s" * 50, "DJANGO_SETTINGS_MODULE": "dashboard.settings"})
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_CHOICE],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_without_redis_url_the_cache_is_local_and_sessions_are_in_the_database():
+    assert start().stdout.split() == [
+        "django.core.cache.backends.locmem.LocMemCache",
+        "django.contrib.sessions.backends.db",
+    ]
+
+
+def test_with_redis_url_the_cache_is_shared_and_sessions_are_cached_database_ones():
+    assert start(REDIS_URL="redis://127.0.0.1:6379/0").stdout.split() == [
+        "conversations.cache.TolerantRedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["http://127.0.0.1:6379", "redis://:hunter2@127.0.0.1:port/0", "127.0.0.1:6379"]
+)
+def test_a_bad_redis_url_stops_start_up_naming_it_but_not_its_password(value):
+    result = start(REDIS_URL=value)
+    assert result.returncode != 0
+    assert "REDIS_URL must be" in result.stderr
+    assert "hunter2" not in result.stderr
 
 
 # Against the real Redis -----------------------------------------------------------------------

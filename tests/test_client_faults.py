@@ -44,8 +44,6 @@ SPECIAL = {
     # Fields of the wrong type are problems to show, not failures.
     ("list", "wrong_types"): None,
     ("get", "wrong_types"): None,
-    # A delete's body says nothing: its status is the answer.
-    ("delete", "wrong_types"): None,
     # `{}` trickles in within the deadline.
     ("delete", "trickle"): None,
     # The headers came in time; the recording then streams without a deadline.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import OperationalError
+from django.db import DataError, InterfaceError, OperationalError
 from django.test import Client, RequestFactory
 
 from conversations import health
@@ -107,11 +107,12 @@ def test_readyz_says_nothing_about_hosts_keys_or_errors(client, emulator, settin
         assert secret not in body
 
 
-def test_a_database_error_is_rendered_as_a_503_page():
+@pytest.mark.parametrize("error_class", [OperationalError, InterfaceError])
+def test_a_lost_database_is_rendered_as_a_503_page(error_class):
     request = RequestFactory().get("/")
     try:
-        raise OperationalError("connection refused")
-    except OperationalError:
+        raise error_class("connection refused")
+    except error_class:
         response = health.server_error(request)
     assert response.status_code == 503
     assert response["Retry-After"] == "30"
@@ -119,11 +120,13 @@ def test_a_database_error_is_rendered_as_a_503_page():
     assert "connection refused" not in response.content.decode()
 
 
-def test_any_other_error_is_rendered_as_the_500_page():
+@pytest.mark.parametrize("error", [RuntimeError("a bug"), DataError("NUL in a text field")])
+def test_any_other_error_is_rendered_as_the_500_page(error):
+    # A query the database refuses is a bug to fix, not an outage to wait out.
     request = RequestFactory().get("/")
     try:
-        raise RuntimeError("a bug")
-    except RuntimeError:
+        raise error
+    except Exception:
         response = health.server_error(request)
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
@@ -140,6 +143,8 @@ def server_without_database(emulator_server):
         **{k: v for k, v in os.environ.items() if not k.startswith(("XUNA_", "DJANGO_"))},
         "SECRET_KEY": "s" * 50,
         "DEBUG": "off",
+        "HTTPS": "off",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{closed_port()}/review",
         "XUNA_API_BASE_URL": emulator_server.url,
         "XUNA_API_KEY": EMULATOR_KEY,
@@ -198,3 +203,32 @@ def test_without_its_database_readyz_names_it(server_without_database):
     response = requests.get(f"{server_without_database}/readyz", timeout=10)
     assert response.status_code == 503
     assert response.json() == {"database": "unavailable", "cache": "ok", "platform": "ok"}
+
+
+def test_the_image_healthcheck_passes_while_the_server_answers(server_without_database):
+    port = server_without_database.rsplit(":", 1)[1]
+    assert run_healthcheck(PORT=port, ALLOWED_HOSTS="localhost,127.0.0.1").returncode == 0
+
+
+def test_the_image_healthcheck_asks_by_the_first_allowed_host_name(server_without_database):
+    # The server answers to 127.0.0.1 and localhost only: a check sent as another name fails.
+    port = server_without_database.rsplit(":", 1)[1]
+    assert run_healthcheck(PORT=port, ALLOWED_HOSTS=".example.com,localhost").returncode == 1
+
+
+def test_the_image_healthcheck_fails_when_nothing_answers():
+    result = run_healthcheck(PORT=str(closed_port()), ALLOWED_HOSTS="localhost")
+    assert result.returncode == 1
+    assert "did not answer" in result.stderr
+
+
+def run_healthcheck(**env):
+    return subprocess.run(
+        [sys.executable, "scripts/healthcheck.py"],
+        cwd=ROOT,
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )

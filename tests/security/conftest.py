@@ -13,7 +13,10 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(autouse=True)
 def nothing_cached():
-    """Every attack starts cold: a page cached by an earlier test would hide a platform call."""
+    """Every attack starts cold (a page cached earlier would hide a platform call) and leaves
+    no hostile agent name or page behind for the tests that follow."""
+    cache.clear()
+    yield
     cache.clear()
 
 

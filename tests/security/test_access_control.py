@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.urls import URLResolver, get_resolver, reverse
 
+from conversations.models import AuditRecord
 from tests.security.tally import COUNTS, send
 
 ANONYMOUS, NO_ROLE = "anonymous", "no role"
@@ -172,6 +173,7 @@ def test_each_role_gets_exactly_what_the_table_grants_and_refusals_never_reach_t
     role, client, make_user, emulator
 ):
     user = None if role == ANONYMOUS else make_user(None if role == NO_ROLE else role)
+    kept = AuditRecord.objects.create(conversation_id="conv_kept", username="ann", outcome="failed")
     conversations = iter(emulator.conversation_ids())
     agent = emulator.agents[0][0]
     problems = []
@@ -216,3 +218,5 @@ def test_each_role_gets_exactly_what_the_table_grants_and_refusals_never_reach_t
     COUNTS["walked"] += walked
     assert walked >= len(ACCESS) * len(METHODS)
     assert not problems, "\n".join(problems)
+    # Whatever the walk did, the audit log only grew.
+    assert AuditRecord.objects.filter(pk=kept.pk, username="ann", outcome="failed").exists()

@@ -107,7 +107,10 @@ def test_hostile_ids_in_a_selection_are_dropped_before_any_platform_call(as_role
     admin = as_role("Admin")
     emulator.clear_calls()
     response = send(
-        admin, "POST", path, data={"ids": list(HOSTILE_IDS.values()), "action": "status", "status": "passed"}
+        admin,
+        "POST",
+        path,
+        data={"ids": list(HOSTILE_IDS.values()), "action": "status", "status": "passed"},
     )
     COUNTS["hostile"] += len(HOSTILE_IDS)
     assert response.status_code in (302, 400)

@@ -103,7 +103,9 @@ OFFSITE = [
 def test_a_login_stays_on_this_site_whatever_next_says(client, rita, target):
     COUNTS["hostile"] += 1
     response = client.post(
-        "/login/", {"username": "rita", "password": PASSWORD, "next": target}, REMOTE_ADDR="10.0.5.1"
+        "/login/",
+        {"username": "rita", "password": PASSWORD, "next": target},
+        REMOTE_ADDR="10.0.5.1",
     )
     assert response.status_code == 302
     assert stays_here(response["Location"])

@@ -27,20 +27,9 @@ GARBAGE = {
 }
 # Every parameter a page reads, and a few a page might be expected to read.
 PAGES = {
-    "/": [
-        "cursor",
-        "agent",
-        "page_size",
-        "status",
-        "tag",
-        "assignee",
-        "mine",
-        "q",
-        "sort",
-        "order",
-    ],
+    "/": ["cursor", "agent", "review", "tag", "assigned", "page_size", "status", "q", "sort"],
     "/audit/": ["page", "user", "outcome", "since", "until", "format"],
-    "/export/": ["format", "progress", "agent", "status", "tag", "assignee"],
+    "/export/": ["format", "progress", "agent", "review", "tag", "assigned"],
     "/export/progress": ["token"],
 }
 
