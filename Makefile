@@ -45,7 +45,9 @@ image-check: venv env
 browser-deps:
 	@scripts/install_chromium.sh
 
-bench: venv env migrate
+# Benchmarks against the platform's latency (docs/performance.md): minutes, not part of `test`.
+bench: venv env browser-deps collectstatic
+	@scripts/install_wrk.sh
 	$(BIN)/python -m bench
 
 clean:

@@ -1,20 +1,43 @@
-"""Gunicorn settings for the dashboard (see docs/deploy.md).
+"""Gunicorn settings for the dashboard (measurements: docs/performance.md).
 
-Views spend nearly all their time waiting on the platform, and audio streams hold a
-connection for minutes, so each worker process runs many threads (gthread): a waiting
-request costs a thread, not a process. Two processes use both cores of a small machine and
-keep serving if one is restarted.
+Worker class gthread, 4 processes of 16 threads by default, because of what a request does:
+- A page spends most of its time waiting for the platform (100-500 ms) and a few
+  milliseconds of CPU rendering; a recording holds its connection for as long as someone
+  listens. A waiting request or a stream should cost a thread (about 0.2 MB), not a process
+  (about 80 MB): sync workers would need a process per listener.
+- Python runs one thread of a process at a time. With two processes per core, a core always
+  has a process with work to do while the other waits for its lock or the network: measured
+  on the 2-core target, 4 x 16 served about 15 % more pages than 2 x 32, at its CPU limit and
+  at 200 ms of platform latency alike, for 110 MB more memory (docs/performance.md).
+- 4 x 16 = 64 requests or recordings in flight: 64 reviewers each waiting on the platform
+  at once, or fewer with recordings open. The platform connection pool is sized to the
+  threads (XUNA_API_POOL_SIZE defaults to GUNICORN_THREADS in dashboard/settings.py), and so
+  is the database: each thread keeps one connection (docs/deploy.md).
+- An async worker (gevent) would hold thousands of idle streams, at the price of patching the
+  standard library under the database and Redis drivers; not needed at a team's scale.
 """
 
 import os
 
-bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
+
+def _count(name, default):
+    """A positive whole number from the environment; a bad value stops start-up naming it."""
+    raw = os.environ.get(name, "").strip() or default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} must be a whole number of at least 1 (got {raw!r}).")
+    return int(raw)
+
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{_count('PORT', '8000')}"
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "32"))
-# A long audio stream is not a stuck worker: the heartbeat runs on its own thread.
+workers = _count("WEB_CONCURRENCY", "4")
+# The same default as GUNICORN_THREADS in dashboard/settings.py, which sizes the pool from it.
+threads = _count("GUNICORN_THREADS", "16")
+# A long recording is not a stuck worker: with gthread this is the heartbeat of the worker
+# process (its main thread), not a limit on one request.
 timeout = 60
 graceful_timeout = 20
+# Idle keep-alive connections wait in the worker's poller, not in a thread.
 keepalive = 5
 accesslog = "-"
 errorlog = "-"

@@ -8,6 +8,7 @@ the table and, after a full run, writes it to bench/RESULTS.md with the machine 
 import argparse
 import os
 import platform
+import runpy
 import shutil
 import signal
 import sys
@@ -50,11 +51,11 @@ def machine():
     )
 
 
-def server_config(env):
-    workers = env.get("WEB_CONCURRENCY", "2")
-    threads = env.get("GUNICORN_THREADS", "32")
+def server_config():
+    config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
     return (
-        f"gunicorn.conf.py: gthread, {workers} workers × {threads} threads; "
+        f"gunicorn.conf.py: {config['worker_class']}, {config['workers']} workers × "
+        f"{config['threads']} threads; "
         "SQLite database, local-memory cache per worker; cache off for P1-P3, P5, P6 and P8, "
         "on (the default) for P4 and P7"
     )
@@ -154,7 +155,7 @@ def main(argv=None):
     output = "\n".join(
         [
             f"Run {when} in {minutes:.1f} min on {about}.",
-            server_config(os.environ),
+            server_config(),
             "",
             table(rows),
             "",

@@ -5,6 +5,7 @@ Timings are taken from a client in this process, to the last byte of the answer 
 to, so that both see the same moment of a shared, noisy machine.
 """
 
+import contextlib
 import html
 import http.server
 import json
@@ -527,7 +528,8 @@ class _BarePage(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(BARE_PAGE)))
         self.end_headers()
-        self.wfile.write(BARE_PAGE)
+        with contextlib.suppress(ConnectionError):  # Chromium may hang up first
+            self.wfile.write(BARE_PAGE)
 
     def log_message(self, *args):
         pass

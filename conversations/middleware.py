@@ -20,8 +20,8 @@ ERRORS = {
     client.InvalidIdentifier: (400, "Not a valid address", "Check the address and try again."),
     client.ConversationNotFound: (
         404,
-        "Conversation not found",
-        "It may have been deleted. Go back to the list and pick another one.",
+        "Not found",
+        "Go back to the list and pick another one.",
     ),
     client.AuthenticationFailed: (
         502,
@@ -57,8 +57,8 @@ def error_for(exc):
 
 def render_platform_error(request, exc):
     status, title, hint = error_for(exc)
-    if isinstance(exc, client.InvalidIdentifier):
-        # The client's sentence says which part is wrong: an id, an agent, a page link.
+    if isinstance(exc, client.InvalidIdentifier | client.ConversationNotFound):
+        # The client's sentence says what is wrong or missing: an id, an agent, a recording.
         hint = f"{exc.message} {hint}"
     template = "conversations/_error.html" if request.htmx else "conversations/error.html"
     response = render(request, template, {"title": title, "hint": hint}, status=status)
@@ -140,3 +140,21 @@ class CompressionMiddleware(GZipMiddleware):
         if response.has_header("Accept-Ranges"):
             return response
         return super().process_response(request, response)
+
+
+def client_address(request):
+    """The client's address, for login throttling (django-axes).
+
+    Behind TRUSTED_PROXIES proxies, each of which appends the address it saw to
+    X-Forwarded-For, the client is that many entries from the right; anything further left
+    was written by the client and could be forged. Without proxies it is the socket's peer.
+    """
+    hops = settings.TRUSTED_PROXIES
+    forwarded = [
+        part.strip()
+        for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if part.strip()
+    ]
+    if hops and len(forwarded) >= hops:
+        return forwarded[-hops][:64]
+    return request.META.get("REMOTE_ADDR", "")

@@ -167,7 +167,7 @@ def conversation_audio(request, conversation_id):
             response["Content-Range"] = exc.content_range
         return response
     response = StreamingHttpResponse(
-        relay(stream),
+        Relay(stream),
         status=206 if stream.content_range else 200,
         content_type=stream.content_type,
     )
@@ -189,12 +189,18 @@ def fetch_conversation(conversation_id):
     return client.get_conversation(conversation_id)
 
 
-def relay(stream):
-    """Yield the recording; closing this generator (the browser went away) closes upstream."""
-    try:
-        yield from stream.chunks
-    finally:
-        stream.close()
+class Relay:
+    """The recording's chunks; Django calls close() when the browser goes away, even before
+    the first chunk was sent, and that closes the upstream connection at once."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def __iter__(self):
+        return iter(self.stream.chunks)
+
+    def close(self):
+        self.stream.close()
 
 
 @require_http_methods(["GET", "POST", "DELETE"])
@@ -278,6 +284,8 @@ class Deletion:
 
 # The platform's status behind an error, for the audit record (the client maps statuses away).
 UPSTREAM_STATUS = {client.RateLimited: 429, client.AuthenticationFailed: 401}
+# Answers that mean the platform did not act on the request; anything else may have deleted.
+REFUSALS = (client.RateLimited, client.AuthenticationFailed, client.RequestRefused)
 
 
 def perform_deletion(request, conversation_id, *, reason):
@@ -299,6 +307,13 @@ def perform_deletion(request, conversation_id, *, reason):
         return Deletion("already_gone", gone)
     except client.XunaError as exc:
         _, title, hint = error_for(exc)
+        if isinstance(exc, REFUSALS):
+            hint += " Nothing was deleted."
+        else:
+            hint += (
+                " The platform did not confirm the deletion: it may or may not have happened."
+                " Trying again is safe; if it was deleted, you will be told it is already gone."
+            )
         status = next((s for cls, s in UPSTREAM_STATUS.items() if isinstance(exc, cls)), None)
         write_audit(
             request,

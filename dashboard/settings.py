@@ -129,7 +129,7 @@ XUNA_API_TIMEOUT = env_number("XUNA_API_TIMEOUT", 10.0, minimum=0.5, maximum=120
 XUNA_API_CONNECT_TIMEOUT = env_number("XUNA_API_CONNECT_TIMEOUT", 3.05, minimum=0.1, maximum=30)
 # One pooled connection per server thread (gunicorn.conf.py reads the same GUNICORN_THREADS),
 # so that no thread waits for a connection and none is opened only to be dropped.
-GUNICORN_THREADS = env_number("GUNICORN_THREADS", 32, minimum=1, maximum=512, cast=int)
+GUNICORN_THREADS = env_number("GUNICORN_THREADS", 16, minimum=1, maximum=512, cast=int)
 XUNA_API_POOL_SIZE = env_number(
     "XUNA_API_POOL_SIZE", GUNICORN_THREADS, minimum=1, maximum=512, cast=int
 )
@@ -332,6 +332,10 @@ AXES_COOLOFF_TIME = timedelta(
     minutes=env_number("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=1440, cast=int)
 )
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Behind a load balancer every request comes from its address: count failures per client,
+# read from X-Forwarded-For as appended by this many trusted proxies (docs/deploy.md).
+TRUSTED_PROXIES = env_number("TRUSTED_PROXIES", 0, minimum=0, maximum=5, cast=int)
+AXES_CLIENT_IP_CALLABLE = "conversations.middleware.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False

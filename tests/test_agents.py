@@ -49,3 +49,4 @@ def test_the_agent_panel_shows_for_admins_filtering_by_agent(as_role, emulator):
 def test_an_unknown_agent_is_a_clear_error(as_role, emulator):
     response = as_role("Admin").get("/agents/agent_unknown/token")
     assert response.status_code == 404
+    assert "agent" in response.content.decode().split("<main")[1]

@@ -76,7 +76,7 @@ def test_it_reports_unreadable_fields_quietly(as_role, emulator):
 def test_a_missing_conversation_is_a_404_page(as_role, emulator):
     response = as_role("Reviewer").get("/conversations/conv_doesnotexist/")
     assert response.status_code == 404
-    assert "Conversation not found" in response.content.decode()
+    assert "The platform has no such conversation." in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -75,3 +75,42 @@ def test_the_roles_exist_with_their_permissions():
         "delete_conversation",
         "create_agent_session",
     }
+
+
+def fail_logins(client, username, address, times=5):
+    for _ in range(times):
+        client.post(
+            "/login/",
+            {"username": username, "password": "wrong"},
+            headers={"X-Forwarded-For": address},
+            REMOTE_ADDR="10.0.0.2",
+        )
+
+
+def test_behind_a_proxy_one_clients_failures_do_not_lock_out_another(client, make_user, settings):
+    settings.TRUSTED_PROXIES = 1
+    make_user("Reviewer", username="rita")
+    fail_logins(client, "mallory", "198.51.100.7")
+    response = client.post(
+        "/login/",
+        {"username": "rita", "password": "a-long-pass-phrase"},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert response.status_code == 302
+
+
+def test_behind_a_proxy_a_forged_forwarded_entry_does_not_escape_the_lockout(
+    client, make_user, settings
+):
+    settings.TRUSTED_PROXIES = 1
+    make_user("Reviewer", username="rita")
+    fail_logins(client, "mallory", "203.0.113.66")
+    # The client wrote its own entry first; the proxy appended the real address last.
+    response = client.post(
+        "/login/",
+        {"username": "rita", "password": "a-long-pass-phrase"},
+        headers={"X-Forwarded-For": "192.0.2.1, 203.0.113.66"},
+        REMOTE_ADDR="10.0.0.2",
+    )
+    assert response.status_code == 429

@@ -143,7 +143,7 @@ def test_a_failed_deletion_whose_audit_write_fails_says_so_and_is_logged_loudly(
     emulator.set_fault("delete", "500")
     response = as_role("Admin").post(f"/conversations/{conversation_id}/delete", {})
     assert response.status_code == 502
-    assert "Nothing was deleted" in response.content.decode()
+    assert "did not confirm the deletion" in response.content.decode()
     [failure] = critical_audit_failures(caplog)
     assert failure.args[:2] == ("failed", conversation_id)
 
