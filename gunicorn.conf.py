@@ -1,15 +1,16 @@
 """Gunicorn settings for the dashboard (measurements: docs/performance.md).
 
-Worker class gthread, 4 processes of 16 threads by default, because of what a request does:
+Worker class gthread, 2 processes of 32 threads by default, because of what a request does:
 - A page spends most of its time waiting for the platform (100-500 ms) and a few
   milliseconds of CPU rendering; a recording holds its connection for as long as someone
   listens. A waiting request or a stream should cost a thread (about 0.2 MB), not a process
   (about 80 MB): sync workers would need a process per listener.
-- Python runs one thread of a process at a time. With two processes per core, a core always
-  has a process with work to do while the other waits for its lock or the network: measured
-  on the 2-core target, 4 x 16 served about 15 % more pages than 2 x 32, at its CPU limit and
-  at 200 ms of platform latency alike, for 110 MB more memory (docs/performance.md).
-- 4 x 16 = 64 requests or recordings in flight: 64 reviewers each waiting on the platform
+- Python runs one thread of a process at a time, so one process per core turns the threads
+  into throughput on the 2-core target. Four processes of 16 threads reached about 15 % more
+  requests a second there, but a connection stays with the process that accepted it, and the
+  busiest of four processes made some clients wait over three times as long as most (p99
+  over 3 x p50), for 120 MB more memory. Two processes share the load more evenly.
+- 2 x 32 = 64 requests or recordings in flight: 64 reviewers each waiting on the platform
   at once, or fewer with recordings open. The platform connection pool is sized to the
   threads (XUNA_API_POOL_SIZE defaults to GUNICORN_THREADS in dashboard/settings.py), and so
   is the database: each thread keeps one connection (docs/deploy.md).
@@ -30,9 +31,9 @@ def _count(name, default):
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{_count('PORT', '8000')}"
 worker_class = "gthread"
-workers = _count("WEB_CONCURRENCY", "4")
+workers = _count("WEB_CONCURRENCY", "2")
 # The same default as GUNICORN_THREADS in dashboard/settings.py, which sizes the pool from it.
-threads = _count("GUNICORN_THREADS", "16")
+threads = _count("GUNICORN_THREADS", "32")
 # A long recording is not a stuck worker: with gthread this is the heartbeat of the worker
 # process (its main thread), not a limit on one request.
 timeout = 60

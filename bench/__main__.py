@@ -159,7 +159,12 @@ def main(argv=None):
             "",
             table(rows),
             "",
-            f"{sum(r.passed for r in rows)} of {len(rows)} figures meet their target.",
+            f"{sum(r.passed for r in rows)} of {len(rows)} figures meet their target."
+            + (
+                ""
+                if all(r.passed for r in rows)
+                else " Why the others do not: docs/performance.md, 'When a figure does not pass'."
+            ),
         ]
     )
     print("\n" + output)

@@ -129,7 +129,7 @@ XUNA_API_TIMEOUT = env_number("XUNA_API_TIMEOUT", 10.0, minimum=0.5, maximum=120
 XUNA_API_CONNECT_TIMEOUT = env_number("XUNA_API_CONNECT_TIMEOUT", 3.05, minimum=0.1, maximum=30)
 # One pooled connection per server thread (gunicorn.conf.py reads the same GUNICORN_THREADS),
 # so that no thread waits for a connection and none is opened only to be dropped.
-GUNICORN_THREADS = env_number("GUNICORN_THREADS", 16, minimum=1, maximum=512, cast=int)
+GUNICORN_THREADS = env_number("GUNICORN_THREADS", 32, minimum=1, maximum=512, cast=int)
 XUNA_API_POOL_SIZE = env_number(
     "XUNA_API_POOL_SIZE", GUNICORN_THREADS, minimum=1, maximum=512, cast=int
 )

@@ -1,6 +1,6 @@
 """The transcript's turns, rendered in Python: a 1,000-turn call is one string join.
 
-The same markup through the template engine costs about ten times as much (each turn
+The same markup through the template engine costs over ten times as much (each turn
 resolves a dozen variables and filters), which is most of what a long conversation's page
 costs (docs/performance.md). Every value is escaped; the markup is `TURN` below, which
 app.js and the tests rely on: `.turn.agent|.user|.other`, `data-at`, `[data-seek]`,
@@ -17,8 +17,14 @@ from conversations.templatetags.review import clock, seconds
 register = template.Library()
 
 SPEAKER_CLASSES = {"agent": "agent", "user": "user"}
-TURN = '<li class="turn {kind}"{at}><span class="speaker">{speaker}</span>{seek}<p class="text">{text}</p></li>\n'
-SEEK = '<button type="button" class="at link" data-seek="{at}" aria-label="Play from {clock}">{clock}</button>'
+TURN = (
+    '<li class="turn {kind}"{at}><span class="speaker">{speaker}</span>{seek}'
+    '<p class="text">{text}</p></li>\n'
+)
+SEEK = (
+    '<button type="button" class="at link" data-seek="{at}" aria-label="Play from {clock}">'
+    "{clock}</button>"
+)
 
 
 @register.simple_tag
