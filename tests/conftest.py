@@ -1,10 +1,14 @@
 """Shared fixtures: a real emulator over real sockets, users in each role."""
 
+import secrets
+
 import pytest
 
 from emulator.server import Emulator
 
-EMULATOR_KEY = "emulator-test-key-5f2a9c"
+# A new key each run: a stray client of another test run on this machine that happens to reach
+# this run's emulator port is refused instead of changing its data.
+EMULATOR_KEY = f"emulator-test-key-{secrets.token_hex(8)}"
 
 
 @pytest.fixture(scope="session")
