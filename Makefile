@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed-stamp
 run: venv env migrate collectstatic
 	$(BIN)/python scripts/serve.py
 
+# Browser tests run in a process of their own, with a live server and a database that no
+# other test has touched.
 test: venv env lint browser-deps collectstatic image-check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/browser
+	$(BIN)/python -m pytest tests/browser
 
 # A virtualenv that is missing, broken (its Python went away) or older than pyproject.toml
 # is (re)built; otherwise this step costs nothing.
