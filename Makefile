@@ -46,11 +46,11 @@ image-check: venv env
 
 # Browser tests need Debian's Chromium; as root it is installed when missing.
 browser-deps:
-	@scripts/install_chromium.sh
+	@scripts/install_debian_package.sh chromium /usr/bin/chromium "the browser tests" warn
 
 # Benchmarks against the platform's latency (docs/performance.md): minutes, not part of `test`.
 bench: venv env browser-deps collectstatic
-	@scripts/install_wrk.sh
+	@scripts/install_debian_package.sh wrk wrk "the benchmarks" fail
 	$(BIN)/python -m bench
 
 clean:

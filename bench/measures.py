@@ -561,7 +561,7 @@ def p6_first_load(dashboard, session, runs=15):
     from playwright.sync_api import sync_playwright
 
     if not CHROMIUM.exists():
-        raise BenchError(f"{CHROMIUM} is missing (scripts/install_chromium.sh installs it).")
+        raise BenchError(f"{CHROMIUM} is missing (make bench installs it as root).")
     bare = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BarePage)
     threading.Thread(target=bare.serve_forever, daemon=True).start()
     cookies = [{"name": "sessionid", "value": session.cookies["sessionid"], "url": dashboard.url}]

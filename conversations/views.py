@@ -74,10 +74,10 @@ def conversation_list(request):
         "agents": remember_agents([row.conversation for row in result.rows], agents),
         "cursor": cursor,
         "statuses": Review.Status.choices,
-        "tags": reviews.tag_suggestions(),
     }
     if request.htmx and cursor:
         return render(request, "conversations/_rows.html", context)
+    context["tags"] = reviews.tag_suggestions()
     if can_assign(request.user):
         context["users"] = reviews.assignable_users()
     return render(request, "conversations/list.html", context)
