@@ -64,6 +64,9 @@ class XunaError(Exception):
     """Base of everything this module raises; str() is a sentence a person can read."""
 
     default_message = "The conversation platform could not be used."
+    # The platform's HTTP status when it answered with an error; None when it did not answer
+    # (timeout, connection failure) or its answer was unusable. The audit log records it.
+    status = None
 
     def __init__(self, message=None):
         self.message = message or self.default_message
@@ -949,7 +952,13 @@ def _error_for_exception(exc, config):
 
 
 def _error_for_response(response, deadline, config):
-    """The exception for a non-2xx answer; the response is closed."""
+    """The exception for a non-2xx answer, carrying its status; the response is closed."""
+    exc = _exception_for_status(response, deadline, config)
+    exc.status = response.status_code
+    return exc
+
+
+def _exception_for_status(response, deadline, config):
     status = response.status_code
     # Reading the (small) error body lets the connection go back to the pool.
     code = _error_code(response, deadline, config)

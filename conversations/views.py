@@ -282,8 +282,6 @@ class Deletion:
     conversation: client.Conversation | None = None
 
 
-# The platform's status behind an error, for the audit record (the client maps statuses away).
-UPSTREAM_STATUS = {client.RateLimited: 429, client.AuthenticationFailed: 401}
 # Answers that mean the platform did not act on the request; anything else may have deleted.
 REFUSALS = (client.RateLimited, client.AuthenticationFailed, client.RequestRefused)
 
@@ -314,13 +312,12 @@ def perform_deletion(request, conversation_id, *, reason):
                 " The platform did not confirm the deletion: it may or may not have happened."
                 " Trying again is safe; if it was deleted, you will be told it is already gone."
             )
-        status = next((s for cls, s in UPSTREAM_STATUS.items() if isinstance(exc, cls)), None)
         write_audit(
             request,
             conversation_id,
             conversation,
             "failed",
-            status=status,
+            status=exc.status,
             reason=reason,
             detail=title,
         )

@@ -476,6 +476,37 @@ def test_a_rejected_key_raises_authentication_failed(platform, status):
         client.get_conversation("conv_1")
 
 
+@pytest.mark.parametrize(
+    ("status", "exception"),
+    [
+        (400, client.RequestRefused),
+        (401, client.AuthenticationFailed),
+        (404, client.ConversationNotFound),
+        (429, client.RateLimited),
+        (500, client.UpstreamUnavailable),
+        (503, client.UpstreamUnavailable),
+    ],
+)
+def test_an_error_answer_raises_an_exception_that_carries_its_http_status(
+    platform, status, exception
+):
+    platform.get(CONVERSATION_URL, status=status, json={})
+
+    with pytest.raises(exception) as raised:
+        client.get_conversation("conv_1")
+
+    assert raised.value.status == status
+
+
+def test_no_answer_at_all_raises_an_exception_without_a_status(platform):
+    platform.get(CONVERSATION_URL, body=requests.ConnectionError("refused"))
+
+    with pytest.raises(client.UpstreamUnavailable) as raised:
+        client.get_conversation("conv_1")
+
+    assert raised.value.status is None
+
+
 def test_a_rejected_key_is_logged_as_a_configuration_error(platform, caplog):
     platform.get(CONVERSATION_URL, status=401, json={"detail": {"status": "invalid_api_key"}})
 

@@ -103,6 +103,22 @@ def test_a_failed_delete_keeps_the_dialog_open_and_records_no_success(as_role, e
     assert AuditRecord.objects.get().outcome == "failed"
 
 
+@pytest.mark.parametrize(
+    ("fault", "recorded_status"),
+    [("503", 503), ("500", 500), ("429", 429), ("401", 401), ("hang", None), ("reset", None)],
+)
+def test_a_failed_delete_records_the_platforms_status_or_none_when_it_did_not_answer(
+    as_role, emulator, settings, fault, recorded_status
+):
+    settings.XUNA_API_TIMEOUT = 0.5
+    conversation_id = emulator.conversation_ids()[0]
+    emulator.set_fault("delete", fault, **({"seconds": 2} if fault == "hang" else {}))
+    as_role("Admin").post(f"/conversations/{conversation_id}/delete", {"reason": "GDPR request"})
+    record = AuditRecord.objects.get()
+    assert (record.outcome, record.upstream_status) == ("failed", recorded_status)
+    assert record.reason == "GDPR request"
+
+
 def test_a_rate_limited_delete_says_so(as_role, emulator):
     conversation_id = emulator.conversation_ids()[0]
     emulator.set_fault("delete", "429", retry_after=1)
