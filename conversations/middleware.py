@@ -3,6 +3,7 @@
 import logging
 import time
 import zoneinfo
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.auth import logout
@@ -93,7 +94,8 @@ class ViewerTimezoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        name = request.COOKIES.get("tz", "")
+        # The script writes the zone URL-encoded ("Asia%2FTokyo"), as cookie values must be.
+        name = unquote(request.COOKIES.get("tz", ""))
         if 0 < len(name) < 64:
             try:
                 timezone.activate(zoneinfo.ZoneInfo(name))

@@ -3,6 +3,7 @@
 import datetime
 import re
 import zoneinfo
+from urllib.parse import quote
 
 import pytest
 
@@ -25,16 +26,19 @@ def started_at(emulator, conversation_id):
 @pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York", "UTC"])
 def test_a_row_shows_when_the_call_started_in_the_viewers_time_zone(as_role, emulator, zone):
     client = as_role("Reviewer")
-    client.cookies["tz"] = zone
+    client.cookies["tz"] = quote(zone, safe="")  # as app.js writes it: "Asia%2FKolkata"
     first = emulator.conversation_ids()[0]
     local = started_at(emulator, first).astimezone(zoneinfo.ZoneInfo(zone))
     row = row_of(client.get("/").content.decode(), first)
     assert f'<time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M}</time>' in row
 
 
-def test_an_unknown_time_zone_cookie_shows_times_in_utc(as_role, emulator):
+@pytest.mark.parametrize(
+    "cookie", ["Mars%2FOlympus_Mons", "..%2F..%2Fetc%2Fpasswd", "%ZZ", "x" * 80]
+)
+def test_an_unknown_time_zone_cookie_shows_times_in_utc(as_role, emulator, cookie):
     client = as_role("Reviewer")
-    client.cookies["tz"] = "Mars/Olympus_Mons"
+    client.cookies["tz"] = cookie
     first = emulator.conversation_ids()[0]
     utc = started_at(emulator, first).astimezone(datetime.UTC)
     row = row_of(client.get("/").content.decode(), first)

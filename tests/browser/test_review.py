@@ -1,7 +1,9 @@
 """A reviewer's and an admin's day, in a real browser."""
 
+import datetime
 import re
 import time
+import zoneinfo
 
 import pytest
 from playwright.sync_api import expect
@@ -21,6 +23,23 @@ def wait_until(page, expression, timeout=10.0):
 
 def first_with_audio(emulator):
     return next(cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio"))
+
+
+def test_a_reviewer_sees_when_calls_started_in_their_browsers_time_zone(page, login, emulator):
+    # Set before the first page, so our script sees the zone as a reviewer's browser would.
+    page.context.new_cdp_session(page).send(
+        "Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"}
+    )
+    login("Reviewer")
+    # The first page tells the server the zone (in a cookie); the next one is rendered in it.
+    wait_until(page, "document.cookie.includes('tz=')")
+    page.reload()
+    first = emulator.conversation_ids()[0]
+    utc = emulator.raw(first)["metadata"]["start_time"].replace("Z", "+00:00")
+    tokyo = datetime.datetime.fromisoformat(utc).astimezone(zoneinfo.ZoneInfo("Asia/Tokyo"))
+    started = page.locator(f"#row-{first} time")
+    expect(started).to_have_attribute("datetime", tokyo.isoformat())
+    expect(started).to_have_text(f"{tokyo:%Y-%m-%d %H:%M}")
 
 
 def test_a_reviewer_filters_by_agent_and_loads_more(login, emulator, settings, screenshot):
