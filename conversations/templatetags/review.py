@@ -23,9 +23,13 @@ def clock(seconds):
 @register.filter
 def ago(moment):
     """A short relative hint such as '3 h ago', for times in the past or the future."""
+    return ago_from(moment, timezone.now())
+
+
+def ago_from(moment, now):
     if moment is None:
         return ""
-    delta = (timezone.now() - moment).total_seconds()
+    delta = (now - moment).total_seconds()
     future, delta = delta < 0, abs(delta)
     for size, unit in ((86400 * 365, "y"), (86400, "d"), (3600, "h"), (60, "min")):
         if delta >= size:

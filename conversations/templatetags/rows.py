@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from conversations.templatetags.review import agent_label, ago, clock
+from conversations.templatetags.review import agent_label, ago_from, clock
 
 register = template.Library()
 
@@ -63,6 +63,8 @@ def conversation_rows(rows, agents, list_query, can_delete):
         detail += "?" + list_query
     detail = escape(detail)
     delete = escape(reverse("conversations:delete", args=[PLACEHOLDER]))
+    # Looked up once, not per row: the viewer's zone (ViewerTimezoneMiddleware) and the time.
+    zone, now = timezone.get_current_timezone(), timezone.now()
     parts = []
     for row in rows:
         c = row.conversation
@@ -70,7 +72,7 @@ def conversation_rows(rows, agents, list_query, can_delete):
         parts.append(
             ROW.format(
                 id=cid,
-                started=started(c.start_time),
+                started=started(c.start_time, zone, now),
                 detail=detail.replace(PLACEHOLDER, cid, 1),
                 agent=escape(agent_label(c, agents) or "unknown agent"),
                 duration=escape(clock(c.duration)),
@@ -110,13 +112,13 @@ def cells(review, cid, oob=""):
     )
 
 
-def started(moment):
-    """When the call started, in the viewer's zone (as the `date` filter shows it)."""
+def started(moment, zone, now):
+    """When the call started, in the viewer's zone, as the `date` filter would show it."""
     if moment is None:
         return UNKNOWN_START
-    local = timezone.template_localtime(moment)
+    local = moment.astimezone(zone) if timezone.is_aware(moment) else moment
     return STARTED.format(
         iso=escape(local.isoformat()),
         text=local.strftime("%Y-%m-%d %H:%M"),
-        ago=escape(ago(moment)),
+        ago=escape(ago_from(moment, now)),
     )
