@@ -325,7 +325,7 @@ CONTENT_SECURITY_POLICY = {
 # Brute force: after 5 failed logins for a username or from an address, refuse for a while.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "conversations.roles.RoleBackend",
 ]
 AXES_FAILURE_LIMIT = env_number("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100, cast=int)
 AXES_COOLOFF_TIME = timedelta(
