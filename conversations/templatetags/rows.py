@@ -52,7 +52,7 @@ TAG = '<span class="tag">{}</span> '
 OOB = ' hx-swap-oob="true"'
 # A valid conversation id (client.ID_RE) standing in for each row's own in a reversed URL:
 # two reverse() calls a page instead of two a row. Ids are [A-Za-z0-9_-], so need no quoting.
-PLACEHOLDER = "conversation-id"
+PLACEHOLDER = "__row_id__"
 
 
 @register.simple_tag
