@@ -34,7 +34,18 @@ def test_a_row_shows_when_the_call_started_in_the_viewers_time_zone(as_role, emu
 
 
 @pytest.mark.parametrize(
-    "cookie", ["Mars%2FOlympus_Mons", "..%2F..%2Fetc%2Fpasswd", "%ZZ", "x" * 80]
+    "cookie",
+    [
+        "Mars%2FOlympus_Mons",
+        "..%2F..%2Fetc%2Fpasswd",
+        "%2Fetc%2Flocaltime",
+        "Europe",
+        "America%2FNew_York%2F",
+        "UTC%00",
+        "%ZZ",
+        "%FF",
+        "x" * 80,
+    ],
 )
 def test_an_unknown_time_zone_cookie_shows_times_in_utc(as_role, emulator, cookie):
     client = as_role("Reviewer")
