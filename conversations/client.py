@@ -851,10 +851,13 @@ def _request(
     deadline = time.monotonic() + config.timeout
     may_retry = method in RETRY_METHODS
 
+    error = None
     for attempt in range(MAX_RETRIES + 1):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise _error(UpstreamTimeout, None, config)
+            # Out of time after waiting to retry (a sleep can overrun on a busy machine): what
+            # the platform last answered, say a 503, is truer than "it did not answer".
+            raise error or _error(UpstreamTimeout, None, config)
         started = time.monotonic()
         failure = response = None
         try:

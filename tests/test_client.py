@@ -3,6 +3,7 @@
 import contextlib
 import io
 import logging
+import time
 import traceback
 import wave
 
@@ -496,6 +497,23 @@ def test_an_error_answer_raises_an_exception_that_carries_its_http_status(
         client.get_conversation("conv_1")
 
     assert raised.value.status == status
+
+
+def test_a_deadline_spent_waiting_to_retry_raises_the_platforms_last_answer(
+    platform, settings, monkeypatch
+):
+    settings.XUNA_API_TIMEOUT = 0.5
+    platform.delete(CONVERSATION_URL, status=503, json={})
+    real_sleep = time.sleep
+    # A busy machine wakes late: the wait for the retry overruns the whole deadline.
+    monkeypatch.setattr(client.time, "sleep", lambda seconds: real_sleep(seconds + 0.5))
+
+    with pytest.raises(client.UpstreamUnavailable) as raised:
+        client.delete_conversation("conv_1")
+
+    assert not isinstance(raised.value, client.UpstreamTimeout)
+    assert raised.value.status == 503
+    assert len(platform.calls) == 1
 
 
 def test_no_answer_at_all_raises_an_exception_without_a_status(platform):

@@ -110,7 +110,7 @@ def test_a_failed_delete_keeps_the_dialog_open_and_records_no_success(as_role, e
 def test_a_failed_delete_records_the_platforms_status_or_none_when_it_did_not_answer(
     as_role, emulator, settings, fault, recorded_status
 ):
-    settings.XUNA_API_TIMEOUT = 0.5
+    settings.XUNA_API_TIMEOUT = 1.0
     conversation_id = emulator.conversation_ids()[0]
     emulator.set_fault("delete", fault, **({"seconds": 2} if fault == "hang" else {}))
     as_role("Admin").post(f"/conversations/{conversation_id}/delete", {"reason": "GDPR request"})
