@@ -150,14 +150,15 @@ class CollectedValue:
 @dataclass(frozen=True)
 class Conversation:
     id: str
-    agent_id: str | None
-    agent_name: str | None
-    status: str | None
-    start_time: datetime | None
-    end_time: datetime | None
-    duration: float | None
-    audio_url: str | None
-    call_successful: str | None
+    # Unknown unless the platform says; a conversation known only by its id has just that.
+    agent_id: str | None = None
+    agent_name: str | None = None
+    status: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: float | None = None
+    audio_url: str | None = None
+    call_successful: str | None = None
     transcript: tuple[Turn, ...] = ()
     evaluation: tuple[EvaluationResult, ...] = ()
     collected_data: tuple[CollectedValue, ...] = ()

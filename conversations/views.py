@@ -234,17 +234,7 @@ def conversation_delete(request, conversation_id):
 
 def placeholder(conversation_id):
     """A conversation known only by its id, for a dialog when the platform could not say more."""
-    return client.Conversation(
-        id=conversation_id,
-        agent_id=None,
-        agent_name=None,
-        status=None,
-        start_time=None,
-        end_time=None,
-        duration=None,
-        audio_url=None,
-        call_successful=None,
-    )
+    return client.Conversation(id=conversation_id)
 
 
 def clean_reason(data):

@@ -51,17 +51,7 @@ def read_all(stream):
 
 
 def recording(url):
-    return Conversation(
-        id="conv_1",
-        agent_id=None,
-        agent_name=None,
-        status=None,
-        start_time=None,
-        end_time=None,
-        duration=None,
-        audio_url=url,
-        call_successful=None,
-    )
+    return Conversation(id="conv_1", audio_url=url)
 
 
 # Every endpoint against the emulator

@@ -59,14 +59,7 @@ def recording_of(emulator):
     audio_url = emulator.raw(conversation_id)["audio"]
     return Conversation(
         id=conversation_id,
-        agent_id=None,
-        agent_name=None,
-        status=None,
-        start_time=None,
-        end_time=None,
-        duration=None,
         audio_url=audio_url.replace(emulator.url, django_settings.XUNA_API_BASE_URL),
-        call_successful=None,
     )
 
 
