@@ -160,7 +160,7 @@ def main(argv=None):
             "",
             table(rows),
             "",
-            f"{sum(r.passed is True for r in targets)} of {len(targets)} figures meet their target."
+            f"{sum(r.passed for r in targets)} of {len(targets)} figures meet their target."
             + (
                 ""
                 if all(r.passed for r in targets)
