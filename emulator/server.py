@@ -275,6 +275,8 @@ class Emulator:
         # in parallel threads.
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # Set, and replaced, by reset() and stop(): wakes the requests that are waiting.
+        self._interrupt = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._noise = random.Random()  # latency jitter need not repeat between runs
@@ -292,6 +294,7 @@ class Emulator:
         if self._server is not None:
             raise RuntimeError("The emulator is already running.")
         self._stopping.clear()
+        self._interrupt = threading.Event()
         server = _Server((self.host, self.port), _Handler)
         server.emulator = self
         self._server = server
@@ -311,6 +314,7 @@ class Emulator:
         if server is None:
             return
         self._stopping.set()
+        self._interrupt.set()
         server.shutdown()
         server.server_close()
         server.close_connections()
@@ -335,13 +339,19 @@ class Emulator:
         return data.Store(agents, records)
 
     def reset(self) -> None:
-        """Fresh seeded data, no faults, no calls, no latency."""
+        """Fresh seeded data, no faults, no calls, no latency.
+
+        A request still waiting (latency, a hang) from before is dropped, not answered: it
+        would otherwise act on the fresh data, say delete a conversation a later test expects.
+        """
         store = self._generate()
         with self._lock:
             self._store = store
             self._faults.clear()
             self._calls.clear()
             self._latency = (0, 0)
+            interrupted, self._interrupt = self._interrupt, threading.Event()
+        interrupted.set()
 
     @property
     def agents(self) -> list[tuple[str, str]]:
@@ -453,10 +463,12 @@ class Emulator:
         return (ms + self._noise.uniform(0, jitter_ms)) / 1000
 
     def _pause(self, seconds: float) -> bool:
-        """Sleep unless the emulator stops meanwhile; False when it did."""
-        if seconds <= 0:
-            return not self._stopping.is_set()
-        return not self._stopping.wait(seconds)
+        """Sleep unless the emulator stops or is reset meanwhile; False when it was."""
+        with self._lock:
+            interrupt = self._interrupt
+        if seconds > 0:
+            interrupt.wait(seconds)
+        return not interrupt.is_set() and not self._stopping.is_set()
 
     def _authorized(self, key: str | None) -> bool:
         return key is not None and hmac.compare_digest(key.encode(), self.api_key.encode())

@@ -697,6 +697,29 @@ def test_reset_restores_the_data_and_clears_faults_calls_and_latency(em, http):
     assert time.perf_counter() - started < 1
 
 
+def test_a_request_still_hanging_at_a_reset_is_dropped_and_leaves_the_fresh_data_alone(em, http):
+    conversation_id = em.conversation_ids()[0]
+    em.set_fault("delete", "hang", seconds=5)
+    outcome = {}
+
+    def delete():
+        try:
+            outcome["status"] = http.delete(url(em, f"{LIST}/{conversation_id}")).status_code
+        except requests.ConnectionError:
+            outcome["status"] = "dropped"
+
+    caller = threading.Thread(target=delete)
+    caller.start()
+    while not em.calls:  # the request has arrived and is hanging
+        time.sleep(0.01)
+    started = time.perf_counter()
+    em.reset()
+    caller.join(timeout=3)
+    assert outcome == {"status": "dropped"}
+    assert time.perf_counter() - started < 1
+    assert conversation_id in em.conversation_ids()
+
+
 def test_a_conversation_added_over_http_is_served_verbatim_and_listed(em, http):
     raw = {
         "conversation_id": "conv_hostile",
