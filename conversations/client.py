@@ -15,11 +15,13 @@ and describe the fields they could not read in `problems` instead of failing.
 import dataclasses
 import email.utils
 import hashlib
+import ipaddress
 import json
 import logging
 import math
 import random
 import re
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +55,22 @@ RETRY_AFTER_CAP = 2.0
 CHUNK_SIZE = 64 * 1024
 ERROR_BODY_LIMIT = 64 * 1024
 AUDIO_DEFAULT_TYPE = "audio/wav"
+# The only types a recording is passed on with, and the file extension of each: a browser
+# plays these and renders none of them as a page. Anything else that may be audio (another
+# audio/ type, a repeated or comma-joined header) goes out as AUDIO_FALLBACK_TYPE, so the
+# platform cannot make our origin serve a page or a script (docs/security.md).
+AUDIO_TYPES = {
+    "audio/wav": "wav",
+    "audio/x-wav": "wav",
+    "audio/wave": "wav",
+    "audio/mpeg": "mp3",
+    "audio/mp4": "m4a",
+    "audio/aac": "aac",
+    "audio/ogg": "ogg",
+    "audio/webm": "webm",
+    "audio/flac": "flac",
+}
+AUDIO_FALLBACK_TYPE = "application/octet-stream"
 RESULTS = frozenset({"success", "failure", "unknown"})
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -67,6 +85,9 @@ class XunaError(Exception):
     # The platform's HTTP status when it answered with an error; None when it did not answer
     # (timeout, connection failure) or its answer was unusable. The audit log records it.
     status = None
+    # Whether an earlier try of the same call got an unclear answer (a 5xx, a dropped
+    # connection, a timeout): the platform may have acted on it before this answer came.
+    after_unclear_try = False
 
     def __init__(self, message=None):
         self.message = message or self.default_message
@@ -253,11 +274,19 @@ def get_conversation(conversation_id: str, *, cached: bool = True) -> Conversati
 def delete_conversation(conversation_id: str) -> None:
     """DELETE /v1/convai/conversations/{conversation_id}
 
-    Raises ConversationNotFound when it is unknown or already deleted.
+    Raises ConversationNotFound when it is unknown or already deleted. A 404 that answers
+    our own retry, after a try whose answer was lost (a 5xx, a reset, a timeout), confirms
+    that try's deletion: it returns as a success.
     """
     path = _conversation_path(conversation_id)
     try:
-        body = _request("DELETE", path)
+        try:
+            body = _request("DELETE", path)
+        except ConversationNotFound as exc:
+            if not exc.after_unclear_try:
+                raise
+            logger.info("DELETE %s: the retry's 404 confirms the first try's deletion", path)
+            body = None
         # Empty or an object: anything else is not the platform's answer to a deletion (a
         # proxy's page, a broken gateway), so the deletion is not confirmed.
         if body is not None and not isinstance(body, dict):
@@ -293,8 +322,10 @@ def open_audio(conversation: Conversation, range_header: str | None = None) -> A
     """GET the conversation's `audio` URL (normally /v1/convai/conversations/{id}/audio).
 
     The URL comes from the platform's data, so the key goes only to the configured API
-    origin, and another host must use https. Only one syntactically valid byte range is
-    forwarded. The body is not read here: the caller streams `chunks` and must close().
+    origin, and another host must use https, be listed in XUNA_AUDIO_HOSTS and have public
+    addresses only. Only one syntactically valid byte range is forwarded. The content type
+    is one of AUDIO_TYPES or AUDIO_FALLBACK_TYPE. The body is not read here: the caller
+    streams `chunks` and must close().
     """
     url = conversation.audio_url
     if not url:
@@ -303,10 +334,8 @@ def open_audio(conversation: Conversation, range_header: str | None = None) -> A
     if origin is None:
         raise UpstreamUnavailable("The recording link from the platform is not a web address.")
     own_origin = origin == _origin(_setting("XUNA_API_BASE_URL", ""))
-    if not own_origin and origin[0] != "https":
-        raise UpstreamUnavailable(
-            "The recording is offered over plain http by another host, so it was not fetched."
-        )
+    if not own_origin:
+        _check_audio_host(origin)
     headers = {"Accept": "audio/*, application/octet-stream"}
     if isinstance(range_header, str) and RANGE_RE.fullmatch(range_header.strip()):
         headers["Range"] = range_header.strip()
@@ -326,6 +355,17 @@ def open_audio(conversation: Conversation, range_header: str | None = None) -> A
 
 
 # The tolerant reader -------------------------------------------------------------------------
+
+# The moments every time zone can show: Python's datetime ends with the years 1 and 9999, and
+# a viewer's zone (up to about 15 hours from UTC) carries their first and last hours past
+# those ends, which is an OverflowError wherever a time is shown.
+EARLIEST_TIME = datetime(2, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)  # the first moment out of range
+# Collected values are free-form JSON. The cache's pickling and the page's rendering recurse
+# once or more per level, so a value nested hundreds of levels deep would fail both: what
+# lies deeper than this is replaced by TOO_DEEP.
+MAX_NESTING = 20
+TOO_DEEP = "… (nested too deeply to show)"
 
 
 def parse_conversation(data: object) -> Conversation:
@@ -350,6 +390,9 @@ def parse_conversation(data: object) -> Conversation:
         try:
             end_time = start_time + timedelta(seconds=duration)
         except OverflowError:
+            end_time = None
+        if end_time is None or not _showable(end_time):
+            end_time = None
             problems.append("The end time is out of range.")
     if duration is None and start_time is not None and end_time is not None:
         if end_time >= start_time:
@@ -482,19 +525,29 @@ def _read_time(metadata, data, which, problems):
     key, value = _first_of((metadata, data), (f"{which}_time", f"{which}_time_unix_secs"))
     if value is None:
         return None
+    moment = None
     try:
         if isinstance(value, str) and not key.endswith("_unix_secs"):
             moment = datetime.fromisoformat(value.strip())
             if moment.tzinfo is None:
-                return moment.replace(tzinfo=UTC)
-            return moment.astimezone(UTC)
-        seconds = _number(value)
-        if seconds is not None:
-            return datetime.fromtimestamp(seconds, tz=UTC)
+                moment = moment.replace(tzinfo=UTC)
+            moment = moment.astimezone(UTC)
+        elif (seconds := _number(value)) is not None:
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
     except (ValueError, OverflowError, OSError):
         pass
-    problems.append(f"The {which} time is not a readable date.")
-    return None
+    if moment is None:
+        problems.append(f"The {which} time is not a readable date.")
+        return None
+    if not _showable(moment):
+        problems.append(f"The {which} time is out of range (year {moment.year}).")
+        return None
+    return moment
+
+
+def _showable(moment):
+    """Whether every time zone can show this moment (EARLIEST_TIME, LATEST_TIME)."""
+    return EARLIEST_TIME <= moment < LATEST_TIME
 
 
 def _read_duration(metadata, data, problems):
@@ -633,8 +686,35 @@ def _read_collected_data(data, analysis, problems):
             elif not isinstance(rationale, str):
                 problems.append(f"The rationale for “{key}” is not text.")
                 rationale = ""
+        if _nested_deeper_than(value, MAX_NESTING):
+            value = _cut_below(value, MAX_NESTING)
+            problems.append(
+                f"The value of “{key}” is nested more than {MAX_NESTING} levels deep; "
+                "the deeper levels are not shown."
+            )
         values.append(CollectedValue(key=key, value=value, rationale=rationale))
     return tuple(values)
+
+
+def _nested_deeper_than(value, levels):
+    """Whether `value` holds objects or lists more than `levels` deep; recurses `levels` at most."""
+    if not isinstance(value, dict | list):
+        return False
+    if levels == 0:
+        return True
+    items = value.values() if isinstance(value, dict) else value
+    return any(_nested_deeper_than(item, levels - 1) for item in items)
+
+
+def _cut_below(value, levels):
+    """A copy of `value` with each object or list more than `levels` deep replaced by TOO_DEEP."""
+    if not isinstance(value, dict | list):
+        return value
+    if levels == 0:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        return {key: _cut_below(item, levels - 1) for key, item in value.items()}
+    return [_cut_below(item, levels - 1) for item in value]
 
 
 # Cache -----------------------------------------------------------------------------------------
@@ -660,15 +740,25 @@ def _cached(key, seconds, load):
     """`load()`, or what it returned within the last `seconds`; with no key, always load().
 
     The parsed dataclasses are stored: reading one back is several times cheaper than
-    parsing the platform's JSON again (docs/performance.md).
+    parsing the platform's JSON again (docs/performance.md). An answer the reader could not
+    fully read is not stored: it may be a passing fault of the platform, and kept it would
+    be served for the whole lifetime after the platform recovered.
     """
     if key is None:
         return load()
     value = cache.get(key)
     if value is None:
         value = load()
-        cache.set(key, value, seconds)
+        if _fully_read(value):
+            cache.set(key, value, seconds)
     return value
+
+
+def _fully_read(value):
+    """Whether a Conversation, or a ConversationPage and each of its items, has no problems."""
+    if isinstance(value, ConversationPage):
+        return not value.problems and not any(item.problems for item in value.items)
+    return not value.problems
 
 
 def _workspace():
@@ -805,6 +895,53 @@ def _origin(url):
     return parts.scheme, parts.hostname.lower(), port or DEFAULT_PORTS[parts.scheme]
 
 
+def _check_audio_host(origin):
+    """Raise UpstreamUnavailable unless a recording may be fetched from this other origin.
+
+    The link comes from the platform's data: unchecked, a conversation could make the
+    dashboard probe any host and port, its own network included, and time the answers. So
+    another host must be https, listed in XUNA_AUDIO_HOSTS, and resolve to public addresses
+    only. A listed name could still resolve to a private address again between this check
+    and the connection (DNS rebinding); that needs control of a host the operator chose.
+    """
+    scheme, host, port = origin
+    if scheme != "https":
+        raise UpstreamUnavailable(
+            "The recording is offered over plain http by another host, so it was not fetched."
+        )
+    not_allowed = UpstreamUnavailable(
+        "The recording's host is not allowed (XUNA_AUDIO_HOSTS), so it was not fetched."
+    )
+    allowed = {name.lower().rstrip(".") for name in _setting("XUNA_AUDIO_HOSTS", ())}
+    if host.rstrip(".") not in allowed:
+        raise not_allowed
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)}
+    except (OSError, UnicodeError):
+        raise UpstreamUnavailable("The recording's host could not be found.") from None
+    if not addresses or not all(_is_public_address(address) for address in addresses):
+        raise not_allowed
+
+
+def _is_public_address(address):
+    """Whether an IP address is one on the public internet (not loopback, private, etc.)."""
+    try:
+        ip = ipaddress.ip_address(address.partition("%")[0])  # without an IPv6 zone
+    except ValueError:
+        return False
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    special = (
+        ip.is_loopback
+        or ip.is_private
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+    return ip.is_global and not special
+
+
 def _conversation_path(conversation_id):
     return f"{CONVERSATIONS_PATH}/{quote(validate_id(conversation_id), safe='')}"
 
@@ -853,6 +990,7 @@ def _request(
     may_retry = method in RETRY_METHODS
 
     error = None
+    unclear = False
     for attempt in range(MAX_RETRIES + 1):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -906,6 +1044,8 @@ def _request(
             retry = retry and (delay is None or delay <= RETRY_AFTER_CAP)
             delay = _backoff(attempt) if delay is None else delay
 
+        error.after_unclear_try = unclear
+        unclear = unclear or error.status is None or error.status >= 500
         if not retry or attempt == MAX_RETRIES or time.monotonic() + delay >= deadline:
             raise error
         logger.info("%s %s: retrying in %.2f s", method, path, delay)
@@ -1036,11 +1176,12 @@ def _chunks(response, deadline=None):
     """
     try:
         while True:
+            remaining = None
             if deadline is not None:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise UpstreamTimeout()
-                _limit_socket_wait(response, remaining)
+            _prepare_socket(response, remaining)
             chunk = response.raw.read1(CHUNK_SIZE, decode_content=True)
             if not chunk:
                 return
@@ -1051,21 +1192,30 @@ def _chunks(response, deadline=None):
         raise UpstreamUnavailable("The platform's reply was cut off.") from None
 
 
-def _limit_socket_wait(response, seconds):
+def _prepare_socket(response, seconds):
+    """Before each read: lower the socket wait to `seconds` (None leaves it as it is), and
+    acknowledge at once what has arrived.
+
+    A server that writes an answer's head and body apart with Nagle's algorithm on (Python's
+    http.server, some proxies) sends the body only once the head is acknowledged, and on a
+    reused connection Linux delays that acknowledgement by 40 ms (issue 12). TCP_QUICKACK
+    sends it now; the kernel does not keep the option set, hence before each read.
+    """
     connection = getattr(response.raw, "connection", None)
     sock = getattr(connection, "sock", None)
-    if sock is not None:
+    if sock is None:
+        return
+    if seconds is not None:
         sock.settimeout(seconds)
+    if hasattr(socket, "TCP_QUICKACK"):  # Linux only
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
 
 
 def _audio_stream(response):
     status = response.status_code
     if status not in (200, 206):
         raise UpstreamUnavailable(f"The platform answered the recording with HTTP {status}.")
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    content_type = content_type or AUDIO_DEFAULT_TYPE
-    if not (content_type.startswith("audio/") or content_type == "application/octet-stream"):
-        raise UpstreamUnavailable("The platform sent something other than audio as the recording.")
+    content_type = _audio_content_type(response.headers.get("Content-Type", ""))
     length = response.headers.get("Content-Length", "").strip()
     content_range = None
     if status == 206:
@@ -1079,6 +1229,22 @@ def _audio_stream(response):
         content_range=content_range,
         _response=response,
     )
+
+
+def _audio_content_type(value):
+    """One of AUDIO_TYPES, else AUDIO_FALLBACK_TYPE; UpstreamUnavailable for a type that is
+    plainly not audio (a captive portal's page).
+
+    A repeated header reaches us joined with ", " by urllib3, so a comma stands for both.
+    """
+    if "," in value:
+        return AUDIO_FALLBACK_TYPE
+    media_type = value.split(";")[0].strip().lower() or AUDIO_DEFAULT_TYPE
+    if media_type in AUDIO_TYPES:
+        return media_type
+    if media_type.startswith("audio/") or media_type == AUDIO_FALLBACK_TYPE:
+        return AUDIO_FALLBACK_TYPE
+    raise UpstreamUnavailable("The platform sent something other than audio as the recording.")
 
 
 def _audio_chunks(response):

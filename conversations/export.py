@@ -2,14 +2,17 @@
 
 The list endpoint carries summaries only, so each exported conversation is fetched once for
 its evaluation results and collected data. Rows are produced one at a time: memory does
-not grow with the size of the export.
+not grow with the size of the export. Each export keeps several platform calls going, so
+only a few run at once (`slot_take`).
 """
 
 import csv
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
+from django.core.cache import cache
 
 from conversations import client, reviews
 
@@ -107,4 +110,96 @@ def csv_cell(value):
     elif isinstance(value, list):
         value = "; ".join(str(item) for item in value)
     text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if starts_a_formula(text) else text
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list), and the
+# full-width forms of = + - @, which some spreadsheets read as the same signs.
+FORMULA_STARTS = frozenset("=+-@\t\r＝＋－＠")
+
+
+def starts_a_formula(text):
+    """Whether a spreadsheet could run the cell: a trigger first, or after leading blanks.
+
+    Spreadsheets skip spaces and line breaks before a formula (" =1+2", "\\n=1+3"), so the
+    first character that is not blank counts too; a tab or CR is a trigger in itself.
+    """
+    return text[:1] in FORMULA_STARTS or text.lstrip()[:1] in FORMULA_STARTS
+
+
+class ExportsBusy(Exception):
+    """Too many exports are running, the user's own or everyone's; the message says which."""
+
+
+# A running export renews its places every quarter of this; the places of an export whose
+# process died expire this long after their last renewal instead of being held for ever.
+SLOT_SECONDS = 120
+
+
+def slot_take(*, user, lines):
+    """The export's lines, holding a place among the running exports until they end.
+
+    Raises ExportsBusy when the user already runs EXPORT_MAX_PER_USER exports, or everyone
+    together EXPORT_MAX_TOTAL. Each place is a cache key taken with add(), which one caller
+    alone can win (SET NX in Redis, a lock in local memory), so the limits hold across
+    threads, processes and, with REDIS_URL, instances. The user's own place is taken first:
+    a user at their own limit takes no place from anyone else. Without a working cache the
+    limits are off (the cache answers every add() as stored), and exports run as before.
+    """
+    own = slot_claim(f"user:{user.pk}", settings.EXPORT_MAX_PER_USER)
+    if own is None:
+        raise ExportsBusy(
+            "You already have an export running. Wait for it to finish, then try again."
+        )
+    everyone = slot_claim("all", settings.EXPORT_MAX_TOTAL)
+    if everyone is None:
+        cache.delete(own)
+        raise ExportsBusy(
+            "Other exports are running now, and another would slow the dashboard for everyone. "
+            "Try again in a few minutes."
+        )
+    return ExportSlot([own, everyone], lines)
+
+
+def slot_claim(scope, places):
+    """Claim the first free one of a scope's places: its key, or None when all are taken."""
+    for number in range(places):
+        key = f"export-slot:{scope}:{number}"
+        if cache.add(key, 1, SLOT_SECONDS):
+            return key
+    return None
+
+
+class ExportSlot:
+    """An export's stream of lines, which frees its places when Django closes it.
+
+    Django closes a streamed response when it is done with it, also when the browser went
+    away before the end. A `finally` in a generator would not do: it never runs when the
+    stream is closed before its first line.
+    """
+
+    def __init__(self, keys, lines):
+        self.keys = keys
+        self.lines = iter(lines)
+        self.renewed = time.monotonic()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        line = next(self.lines)
+        if time.monotonic() - self.renewed > SLOT_SECONDS / 4:
+            self.renewed = time.monotonic()
+            for key in self.keys:
+                # Taken again if it expired while the export waited on a slow reader.
+                if not cache.touch(key, SLOT_SECONDS):
+                    cache.add(key, 1, SLOT_SECONDS)
+        return line
+
+    def close(self):
+        try:
+            if hasattr(self.lines, "close"):
+                self.lines.close()
+        finally:
+            cache.delete_many(self.keys)
+            self.keys = []

@@ -1,10 +1,15 @@
-"""Edge handling shared by every view: time zone, session limits and platform errors."""
+"""Edge handling shared by every view: time zone, session limits, platform errors, caching.
 
+Also the client's address for login throttling, and what a successful login forgets.
+"""
+
+import ipaddress
 import logging
 import time
 import zoneinfo
 from urllib.parse import unquote
 
+from axes.utils import reset as axes_reset
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
@@ -150,6 +155,11 @@ def client_address(request):
     Behind TRUSTED_PROXIES proxies, each of which appends the address it saw to
     X-Forwarded-For, the client is that many entries from the right; anything further left
     was written by the client and could be forged. Without proxies it is the socket's peer.
+
+    An entry that is not an IP address (a proxy that passes on what the client sent, or one
+    proxy too many counted) is not a client we can name: the failure is counted under the
+    socket's peer, the proxy, instead. It still counts, one forger cannot lock out a real
+    client, and axes never gets a value that PostgreSQL's inet column refuses with a 500.
     """
     hops = settings.TRUSTED_PROXIES
     forwarded = [
@@ -158,5 +168,57 @@ def client_address(request):
         if part.strip()
     ]
     if hops and len(forwarded) >= hops:
-        return forwarded[-hops][:64]
+        address = ip_address_or_none(forwarded[-hops])
+        if address:
+            return address
     return request.META.get("REMOTE_ADDR", "")
+
+
+def ip_address_or_none(text):
+    """An IPv4 or IPv6 address in its one canonical spelling, or None for anything else.
+
+    Canonical, so that `2001:db8::1` and `2001:0db8:0::1` are counted as one client. A zone
+    (`fe80::1%eth0`) names an interface of the proxy's host, not a client: refused too.
+    """
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if getattr(address, "scope_id", None):
+        return None
+    return str(address)
+
+
+def forget_login_failures(sender, request, user, **kwargs):
+    """On a login, forget the failed logins of that account from that address, and no more.
+
+    Connected to `user_logged_in` in conversations/apps.py, instead of django-axes'
+    AXES_RESET_ON_SUCCESS, which forgets every failure from the address whatever the user
+    name: four guesses at a colleague's password, a login to one's own account, and again,
+    without end. Failures for the account from other addresses stay too: a right password
+    here says nothing about who typed the wrong ones there.
+    """
+    address = client_address(request) if request is not None else ""
+    # Without an address axes' reset would forget the account's failures from everywhere.
+    if address:
+        axes_reset(ip=address, username=user.get_username())
+
+
+class NoStoreMiddleware:
+    """Whatever a signed-in user is shown is stored by no browser or proxy.
+
+    Review notes, tags, user names and audit records would otherwise stay in the browser's
+    cache, and Back would show a review as it was before it changed. A response that chose
+    its own Cache-Control keeps it; static files never get here (WhiteNoise answers first,
+    with its long caching); answers to anonymous requests (login, health checks) are left
+    as they are.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "private, no-store"
+        return response

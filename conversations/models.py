@@ -34,20 +34,45 @@ class AuditQuerySet(models.QuerySet):
         return set(
             self.filter(
                 conversation_id__in=list(conversation_ids),
-                outcome__in=["deleted", "already_gone"],
+                outcome__in=AuditRecord.GONE,
             ).values_list("conversation_id", flat=True)
         )
 
+    def open_attempts(self):
+        """Deletion attempts whose outcome is not recorded yet: under way, or interrupted."""
+        return self.filter(outcome=AuditRecord.Outcome.ATTEMPTED, resolution__isnull=True)
+
+    def deleted_or_pending_among(self, conversation_ids):
+        """The ids, of those given, that are deleted or whose deletion may have happened.
+
+        Nothing local may be written for them: it would bring back what a deletion erased.
+        """
+        ids = list(conversation_ids)
+        pending = self.open_attempts().filter(conversation_id__in=ids)
+        return self.gone_among(ids) | set(pending.values_list("conversation_id", flat=True))
+
 
 class AuditRecord(models.Model):
-    """One deletion attempt or export. Holds who and why, never the conversation's content."""
+    """One deletion attempt or its outcome, a refusal, or an export.
+
+    Holds who and why, never the conversation's content. A deletion is recorded twice: an
+    `attempted` record is written before the platform is asked (so a deletion that happened
+    is never missing from the log), then an outcome record that points to it through
+    `attempt`. An attempt with no outcome is resolved later by asking the platform
+    (conversations/deletion.py).
+    """
 
     class Outcome(models.TextChoices):
+        ATTEMPTED = "attempted", "Attempted"
         DELETED = "deleted", "Deleted"
         ALREADY_GONE = "already_gone", "Already gone"
         FAILED = "failed", "Failed"
+        NOT_ATTEMPTED = "not_attempted", "Not attempted"
         DENIED = "denied", "Denied"
         EXPORTED = "exported", "Exported"
+
+    # The outcomes after which the conversation no longer exists on the platform.
+    GONE = (Outcome.DELETED, Outcome.ALREADY_GONE)
 
     # Blank for an export, which concerns many conversations (see `detail` and `row_count`).
     conversation_id = models.CharField(max_length=128, db_index=True, blank=True)
@@ -64,6 +89,12 @@ class AuditRecord(models.Model):
     upstream_status = models.PositiveSmallIntegerField(null=True, blank=True)
     detail = models.CharField(max_length=300, blank=True)
     row_count = models.PositiveIntegerField(null=True, blank=True)
+    # The attempt this record is the outcome of; one outcome per attempt.
+    attempt = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="resolution"
+    )
+    # Every id a refused request named (one record per request, however many it named).
+    conversation_ids = models.TextField(blank=True)
 
     objects = AuditQuerySet.as_manager()
 

@@ -166,12 +166,130 @@ def tag_suggestions(limit=200):
 
 
 UNSET = object()
+LABELS = {"status": "Status", "assignee": "Assignee", "tags": "Tags", "notes": "Notes"}
+
+
+class ConversationGone(Exception):
+    """A deletion through the dashboard removed this conversation: nothing of it may be stored."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Conflict:
+    """A field someone else changed since the page was shown: this person's value and theirs."""
+
+    field: str
+    yours: str
+    current: str
+
+    @property
+    def label(self):
+        return LABELS[self.field]
+
+
+class ReviewConflict(Exception):
+    """A save based on a stale value of a field that someone else changed since; nothing saved."""
+
+    def __init__(self, conflicts):
+        super().__init__(", ".join(c.field for c in conflicts))
+        self.conflicts = conflicts
+
+
+def writable_ids(conversation_ids):
+    """The ids, of those given, that reviews may be written for: not deleted, and with no
+    deletion attempt whose outcome is still unknown.
+
+    The one place that says which conversations are gone for reviews: writing a review,
+    note or tag for one would bring back what its deletion erased.
+    """
+    ids = set(conversation_ids)
+    return ids - AuditRecord.objects.deleted_or_pending_among(ids)
+
+
+def unknown_among(conversation_ids):
+    """The ids, of those given, that have no review yet and that the platform does not know.
+
+    A first review is stored only for a conversation the platform has (client.get_conversation
+    is cached, so this is cheap for one just opened). Other platform errors propagate.
+    """
+    ids = list(conversation_ids)
+    reviewed = set(
+        Review.objects.filter(conversation_id__in=ids).values_list("conversation_id", flat=True)
+    )
+    unknown = set()
+    for conversation_id in ids:
+        if conversation_id in reviewed:
+            continue
+        try:
+            client.get_conversation(conversation_id)
+        except client.ConversationNotFound:
+            unknown.add(conversation_id)
+    return unknown
+
+
+def review_values(review):
+    """A review's fields as the panel shows and sends them back: the assignee by user name."""
+    if review is None:
+        return {"status": Review.Status.UNREVIEWED.value, "assignee": "", "tags": [], "notes": ""}
+    return {
+        "status": review.status,
+        "assignee": review.assignee.get_username() if review.assignee else "",
+        "tags": list(review.tags),
+        "notes": review.notes,
+    }
+
+
+def shown(field, value):
+    """A field's value in words, for a conflict message."""
+    if field == "status":
+        return Review.Status(value).label
+    if field == "assignee":
+        return value or "nobody"
+    if field == "tags":
+        return ", ".join(value) or "none"
+    return value or "(empty)"
+
+
+def find_conflicts(review, changes, expected):
+    """The changed fields whose stored value is neither the one the page showed nor the new one."""
+    current = review_values(review)
+    conflicts = []
+    for field, new in changes.items():
+        if field not in expected:
+            continue
+        if field == "assignee":
+            new = new.get_username() if new else ""
+        if current[field] not in (expected[field], new):
+            conflicts.append(Conflict(field, shown(field, new), shown(field, current[field])))
+    return conflicts
 
 
 @transaction.atomic
-def save_review(*, conversation_id, user, status=UNSET, assignee=UNSET, tags=UNSET, notes=UNSET):
-    """Apply the given changes and record each one; returns the review and its changes."""
+def save_review(
+    *,
+    conversation_id,
+    user,
+    status=UNSET,
+    assignee=UNSET,
+    tags=UNSET,
+    notes=UNSET,
+    expected=None,
+):
+    """Apply the given changes and record each one; returns the review and its changes.
+
+    `expected` holds, for fields the person changed, the value their page showed; when the
+    stored value has changed since (to anything but their new value), nothing is saved and
+    ReviewConflict names each such field. Raises ConversationGone for a deleted conversation.
+    """
     review, _ = Review.objects.select_for_update().get_or_create(conversation_id=conversation_id)
+    # Checked with the row locked: a deletion's wipe of an existing row waits for this commit.
+    if not writable_ids([conversation_id]):
+        raise ConversationGone(conversation_id)
+    given = {"status": status, "assignee": assignee, "tags": tags, "notes": notes}
+    conflicts = find_conflicts(
+        review, {f: v for f, v in given.items() if v is not UNSET}, expected or {}
+    )
+    if conflicts:
+        raise ReviewConflict(conflicts)
     changes = []
 
     def change(field, old, new):
@@ -224,11 +342,23 @@ def wipe_local_traces(conversation_id):
 
 
 def assignable_users():
-    """People who can review, for the assignee choice."""
+    """People who may review, the only ones a conversation can be assigned to.
+
+    The review permission counts through a role (group) or given to the user directly in the
+    admin site, as it does for every permission check (roles.RoleBackend).
+    """
     return (
         get_user_model()
         .objects.filter(
-            Q(is_superuser=True) | Q(groups__permissions__codename="review_conversation"),
+            Q(is_superuser=True)
+            | Q(
+                groups__permissions__codename="review_conversation",
+                groups__permissions__content_type__app_label="conversations",
+            )
+            | Q(
+                user_permissions__codename="review_conversation",
+                user_permissions__content_type__app_label="conversations",
+            ),
             is_active=True,
         )
         .distinct()

@@ -5,7 +5,6 @@ Client exceptions that a view does not handle itself are rendered by
 """
 
 import csv
-import dataclasses
 import itertools
 import logging
 import re
@@ -16,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.http import (
     HttpResponse,
     HttpResponseBadRequest,
@@ -33,7 +32,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import client, export, reviews
+from conversations import client, deletion, export, reviews
 from conversations.forms import ReviewForm
 from conversations.middleware import error_for
 from conversations.models import AuditRecord, Review
@@ -91,20 +90,22 @@ def conversation_detail(request, conversation_id):
     return render(request, "conversations/detail.html", detail_context(request, conversation))
 
 
-def detail_context(request, conversation, **extra):
-    review_filter = filter_from(request.GET)
-    review = reviews.reviews_for([conversation.id]).get(conversation.id)
+def detail_context(request, conversation, panel=None):
+    list_query = filter_from(request.GET).query_string()
     return {
         "c": conversation,
-        "review": review,
-        "history": reviews.history(conversation.id),
-        "statuses": Review.Status.choices,
-        "tags": reviews.tag_suggestions(),
-        "users": reviews.assignable_users() if can_assign(request.user) else None,
-        "list_query": review_filter.query_string(),
         "agents": agents_seen(),
-        **extra,
+        **(panel or review_panel_context(request, conversation.id, list_query=list_query)),
     }
+
+
+NOT_SAVED = "Nothing was saved"
+GONE = "This conversation was deleted; nothing was saved."
+NO_SUCH_CONVERSATION = "The platform has no such conversation; nothing was saved."
+CONFLICT = (
+    "Not saved: someone else changed this review since you opened it. Your values are kept"
+    " below; save again to replace the current ones, or change yours."
+)
 
 
 @require_POST
@@ -113,30 +114,91 @@ def conversation_review(request, conversation_id):
     conversation_id = client.validate_id(conversation_id)
     form = ReviewForm(request.POST, can_assign=can_assign(request.user))
     if not form.is_valid():
-        return HttpResponseBadRequest(form.errors.as_text())
-    review, changes = reviews.save_review(
-        conversation_id=conversation_id, user=request.user, **form.changes()
-    )
+        errors = " ".join(error for errors in form.errors.values() for error in errors)
+        return review_refused(request, conversation_id, form, errors, status=400)
+    try:
+        if reviews.unknown_among(reviews.writable_ids([conversation_id])):
+            return review_refused(request, conversation_id, form, NO_SUCH_CONVERSATION, status=404)
+        _, changes = reviews.save_review(
+            conversation_id=conversation_id,
+            user=request.user,
+            expected=form.expected(),
+            **form.changes(),
+        )
+    except reviews.ConversationGone:
+        return review_refused(request, conversation_id, form, GONE, status=410)
+    except reviews.ReviewConflict as exc:
+        return review_refused(
+            request, conversation_id, form, CONFLICT, status=409, conflicts=exc.conflicts
+        )
+    except client.XunaError as exc:
+        status, title, hint = error_for(exc)
+        message = f"{title}; nothing was saved. {hint}"
+        return review_refused(request, conversation_id, form, message, status=status)
     list_query = filter_from(QueryDict(form.cleaned_data["list_query"]))
     if "next" in request.POST:
         return go_to_next(request, list_query, conversation_id)
     if not request.htmx:
         return redirect(detail_url(conversation_id, list_query))
-    return render(
+    context = review_panel_context(
         request,
-        "conversations/_review.html",
-        {
-            "c_id": conversation_id,
-            "review": review,
-            "history": reviews.history(conversation_id),
-            "statuses": Review.Status.choices,
-            "tags": reviews.tag_suggestions(),
-            "users": reviews.assignable_users() if can_assign(request.user) else None,
-            "list_query": list_query.query_string(),
-            "saved": bool(changes),
-            "unchanged": not changes,
-        },
+        conversation_id,
+        list_query=list_query.query_string(),
+        saved=bool(changes),
+        unchanged=not changes,
     )
+    return render(request, "conversations/_review.html", context)
+
+
+def review_panel_context(request, conversation_id, *, list_query, typed=None, **extra):
+    """What _review.html shows: the stored review and, when nothing was saved, what was typed.
+
+    `was` is the stored state, sent back as `<field>_was` so the next save can tell what this
+    person changed; `values` fill the inputs: what they typed, where they typed something.
+    """
+    review = reviews.reviews_for([conversation_id]).get(conversation_id)
+    was = reviews.review_values(review)
+    was["tags"] = ", ".join(was["tags"])
+    users = list(reviews.assignable_users()) if can_assign(request.user) else None
+    # Assigned before losing the review role: still shown, so a save keeps them assigned.
+    former = users is not None and was["assignee"] not in {"", *(u.username for u in users)}
+    return {
+        "c_id": conversation_id,
+        "review": review,
+        "was": was,
+        "values": {**was, **(typed or {})},
+        "history": reviews.history(conversation_id),
+        "statuses": Review.Status.choices,
+        "tags": reviews.tag_suggestions(),
+        "users": users,
+        "former_assignee": was["assignee"] if former else "",
+        "list_query": list_query,
+        **extra,
+    }
+
+
+def review_refused(request, conversation_id, form, message, *, status, conflicts=()):
+    """Nothing was saved: the panel again, with the current values, what was typed, and why.
+
+    Without JavaScript a conflict shows the whole conversation page (the panel needs it to
+    show both values); any other refusal is a page that says why.
+    """
+    list_query = filter_from(QueryDict(form.data.get("list_query", "")[:1000])).query_string()
+    panel = review_panel_context(
+        request,
+        conversation_id,
+        list_query=list_query,
+        typed=form.typed(),
+        refusal=message,
+        conflicts=conflicts,
+    )
+    if request.htmx:
+        return render(request, "conversations/_review.html", panel, status=status)
+    if conflicts:
+        context = detail_context(request, fetch_conversation(conversation_id), panel)
+        return render(request, "conversations/detail.html", context, status=status)
+    context = {"title": NOT_SAVED, "hint": message}
+    return render(request, "conversations/error.html", context, status=status)
 
 
 def go_to_next(request, review_filter, current_id):
@@ -153,6 +215,9 @@ def detail_url(conversation_id, review_filter):
     query = review_filter.query_string()
     url = reverse("conversations:detail", args=[conversation_id])
     return f"{url}?{query}" if query else url
+
+
+AUDIO_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 
 
 @require_GET
@@ -177,8 +242,16 @@ def conversation_audio(request, conversation_id):
         response["Content-Length"] = str(stream.content_length)
     if stream.content_range:
         response["Content-Range"] = stream.content_range
-    if "download" in request.GET:
-        response["Content-Disposition"] = f'attachment; filename="{conversation.id}.wav"'
+    # The bytes are the platform's: whatever they hold, opened on their own they are a file
+    # in a sandbox that may load nothing, never a page or script of our origin. django-csp
+    # leaves a policy set here alone rather than adding the site's.
+    response["Content-Security-Policy"] = AUDIO_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    disposition = "attachment" if "download" in request.GET else "inline"
+    # The platform's recordings are WAV unless it says otherwise. conversation.id passed
+    # client.ID_RE (letters, digits, _ and -), so the file name needs no quoting.
+    extension = client.AUDIO_TYPES.get(stream.content_type, "wav")
+    response["Content-Disposition"] = f'{disposition}; filename="{conversation.id}.{extension}"'
     return response
 
 
@@ -206,19 +279,25 @@ class Relay:
 @require_http_methods(["GET", "POST", "DELETE"])
 def conversation_delete(request, conversation_id):
     client.validate_id(conversation_id)
-    if not request.user.has_perm("conversations.delete_conversation"):
+    if not deletion.can_delete(request.user):
         return deny_delete(request, [conversation_id])
     if request.method == "GET":
         conversation = fetch_conversation(conversation_id)
         return render_delete_form(request, conversation, origin=request.GET.get("from"))
     data = request.POST if request.method == "POST" else QueryDict(request.body)
     origin = data.get("origin")
-    result = perform_deletion(request, conversation_id, reason=clean_reason(data))
-    if result.outcome == "failed":
-        status, _, _ = error_for(result.error)
+    result = deletion.delete_conversation(
+        user=request.user, conversation_id=conversation_id, reason=data.get("reason", "")
+    )
+    if not result.done:
         conversation = result.conversation or placeholder(conversation_id)
         return render_delete_form(
-            request, conversation, origin=origin, error=result.message, status=status
+            request,
+            conversation,
+            origin=origin,
+            error=result.message,
+            status=result.status,
+            reason=data.get("reason", "")[: deletion.REASON_MAX],
         )
     if request.htmx and origin != "detail":
         return render(
@@ -237,120 +316,27 @@ def placeholder(conversation_id):
     return client.Conversation(id=conversation_id)
 
 
-def clean_reason(data):
-    return data.get("reason", "").strip()[:1000]
-
-
-def render_delete_form(request, conversation, *, origin, error=None, status=200):
+def render_delete_form(request, conversation, *, origin, error=None, status=200, reason=""):
     template = "conversations/_delete_dialog.html" if request.htmx else "conversations/delete.html"
     context = {
         "c": conversation,
         "origin": "detail" if origin == "detail" else "list",
         "error": error,
+        "reason": reason,
         "agents": agents_seen(),
     }
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if status == 503 and error:
+        response["Retry-After"] = "5"
+    return response
 
 
 def deny_delete(request, conversation_ids):
-    log.warning(
-        "Refused a delete of %s by %s: no permission",
-        ", ".join(conversation_ids),
-        request.user.get_username(),
-    )
-    if request.method != "GET":
-        for conversation_id in conversation_ids:
-            write_audit(request, conversation_id, None, AuditRecord.Outcome.DENIED, status=None)
-    return HttpResponseForbidden("You do not have permission to delete conversations.")
-
-
-@dataclasses.dataclass(frozen=True)
-class Deletion:
-    outcome: str
-    message: str
-    error: client.XunaError | None = None
-    conversation: client.Conversation | None = None
-
-
-# Answers that mean the platform did not act on the request; anything else may have deleted.
-REFUSALS = (client.RateLimited, client.AuthenticationFailed, client.RequestRefused)
-
-
-def perform_deletion(request, conversation_id, *, reason):
-    """Delete one conversation on the platform and record the attempt; never raises."""
-    gone = f"Conversation {conversation_id} was already gone; nothing left to delete."
-    if AuditRecord.objects.filter(
-        conversation_id=conversation_id, outcome=AuditRecord.Outcome.DELETED
-    ).exists():
-        # A repeated submit of a deletion that already happened: no second call, no second record.
-        return Deletion("already_gone", gone)
-    conversation = None
-    try:
-        conversation = client.get_conversation(conversation_id)
-        client.delete_conversation(conversation_id)
-    except client.ConversationNotFound:
-        write_audit(
-            request, conversation_id, conversation, "already_gone", status=404, reason=reason
-        )
-        return Deletion("already_gone", gone)
-    except client.XunaError as exc:
-        _, title, hint = error_for(exc)
-        if isinstance(exc, REFUSALS):
-            hint += " Nothing was deleted."
-        else:
-            hint += (
-                " The platform did not confirm the deletion: it may or may not have happened."
-                " Trying again is safe; if it was deleted, you will be told it is already gone."
-            )
-        write_audit(
-            request,
-            conversation_id,
-            conversation,
-            "failed",
-            status=exc.status,
-            reason=reason,
-            detail=title,
-        )
-        return Deletion("failed", f"{title}. {hint}", exc, conversation)
-    write_audit(request, conversation_id, conversation, "deleted", status=200, reason=reason)
-    return Deletion("deleted", f"Conversation {conversation_id} was deleted permanently.")
-
-
-def write_audit(request, conversation_id, conversation, outcome, *, status, reason="", detail=""):
-    """Record a deletion attempt and, once a conversation is gone, wipe what we kept of it.
-
-    Both happen in one transaction. A failed write is logged loudly, never hidden or fatal.
-    """
-    try:
-        with transaction.atomic():
-            AuditRecord.objects.create(
-                conversation_id=conversation_id,
-                agent_id=(conversation.agent_id or "") if conversation else "",
-                conversation_start=conversation.start_time if conversation else None,
-                user=request.user if request.user.is_authenticated else None,
-                username=request.user.get_username(),
-                reason=reason,
-                outcome=outcome,
-                upstream_status=status,
-                detail=detail[:300],
-            )
-            if outcome in (AuditRecord.Outcome.DELETED, AuditRecord.Outcome.ALREADY_GONE):
-                reviews.wipe_local_traces(conversation_id)
-    except DatabaseError as exc:
-        # A repeat meets the one-deletion constraint: no loss, the record exists. Any other
-        # refusal of the database (a constraint, a trigger, a full disk) is a lost record.
-        repeat = isinstance(exc, IntegrityError) and outcome == AuditRecord.Outcome.DELETED
-        recorded = AuditRecord.objects.filter(conversation_id=conversation_id, outcome=outcome)
-        if repeat and recorded.exists():
-            log.warning("Deletion of %s was already recorded", conversation_id)
-            return
-        log.critical(
-            "AUDIT WRITE FAILED: %s of conversation %s by %s was not recorded",
-            outcome,
-            conversation_id,
-            request.user.get_username(),
-            exc_info=True,
-        )
+    """403 (429 when repeated too often); a refused POST is recorded, a refused GET is not."""
+    if request.method == "GET":
+        return HttpResponseForbidden("You do not have permission to delete conversations.")
+    denial = deletion.deny(user=request.user, conversation_ids=conversation_ids)
+    return HttpResponse(denial.message, status=denial.status, content_type="text/plain")
 
 
 MAX_SELECTION = 100
@@ -358,17 +344,44 @@ ID_LIST_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def selected_ids(data):
-    """The selected conversation ids: valid ids only, without duplicates, at most 100."""
-    ids = []
-    for value in data.getlist("ids"):
-        if ID_LIST_RE.fullmatch(value) and value not in ids:
-            ids.append(value)
-    return ids[:MAX_SELECTION]
+    """The selected conversation ids: valid ids only, without duplicates, at most 100.
+
+    Refuse a larger selection first (selection_too_large): the cut is a backstop only.
+    """
+    ids = dict.fromkeys(value for value in data.getlist("ids") if ID_LIST_RE.fullmatch(value))
+    return list(ids)[:MAX_SELECTION]
+
+
+def selection_too_large(data):
+    """The sentence refusing a selection of more than MAX_SELECTION conversations, else None.
+
+    Refusing the whole selection is clearer than doing part of it and saying so.
+    """
+    sent = len(set(data.getlist("ids")))
+    if sent <= MAX_SELECTION:
+        return None
+    return (
+        f"You selected {sent} conversations; at most {MAX_SELECTION} can be changed at once."
+        " Nothing was changed."
+    )
+
+
+# The bulk bar's "Unassigned": no user name can hold parentheses, so it is never a person.
+UNASSIGN = "(nobody)"
+BULK_FIELDS = {"status": "status", "assign": "assignee"}
+BULK_REFUSALS = {
+    "status": "Only leads and admins can set the status of many conversations at once;"
+    " judge each one from its page.",
+    "assign": "Only leads and admins can assign conversations.",
+}
 
 
 @require_POST
 @review_required
 def bulk_action(request):
+    too_many = selection_too_large(request.POST)
+    if too_many:
+        return bulk_message(request, too_many, status=400)
     ids = selected_ids(request.POST)
     action = request.POST.get("action")
     if not ids:
@@ -382,25 +395,57 @@ def bulk_action(request):
             else "conversations/bulk_delete.html"
         )
         return render(request, template, {"ids": ids})
-    fields = {"status": ["status"], "assign": ["assignee"]}.get(action)
-    if fields is None:
+    field = BULK_FIELDS.get(action)
+    if field is None:
         return HttpResponseBadRequest("Unknown action.")
-    if action == "assign" and not can_assign(request.user):
-        return HttpResponseForbidden("Only leads and admins can assign conversations.")
-    form = ReviewForm({name: request.POST.get(name, "") for name in fields}, can_assign=True)
-    if not form.is_valid() or not form.changes():
+    # Setting many at once is a lead's call; a reviewer judges a conversation from its page.
+    if not can_assign(request.user):
+        return bulk_message(request, BULK_REFUSALS[action], status=403)
+    value = request.POST.get(field, "")
+    if action == "assign" and not value:
+        return bulk_message(request, "Choose whom to assign first.", status=400)
+    form = ReviewForm({field: "" if value == UNASSIGN else value}, can_assign=True)
+    if not form.is_valid():
+        errors = " ".join(error for errors in form.errors.values() for error in errors)
+        return bulk_message(request, errors, status=400)
+    if not form.changes():
         return bulk_message(request, "Choose what to set first.", status=400)
-    saved = [
-        reviews.save_review(conversation_id=cid, user=request.user, **form.changes())[0]
-        for cid in ids
-    ]
+    try:
+        saved = bulk_save(request.user, ids, form.changes())
+    except client.XunaError as exc:
+        status, title, hint = error_for(exc)
+        return bulk_message(request, f"{title}; nothing was changed. {hint}", status=status)
     message = f"Updated {len(saved)} conversation{'s' if len(saved) != 1 else ''}."
+    if len(saved) < len(ids):
+        message += f" Skipped {len(ids) - len(saved)}: deleted, or unknown to the platform."
     if not request.htmx:
         messages.success(request, message)
         return redirect(list_url(request.POST.get("list_query", "")))
     return render(
         request, "conversations/_bulk_updated.html", {"reviews": saved, "message": message}
     )
+
+
+def bulk_save(user, ids, changes):
+    """Save the changes on each conversation that may have a review; returns the reviews saved.
+
+    Deleted ones, and ones the platform does not know (checked for those with no review yet,
+    before anything is written), are skipped.
+    """
+    writable = reviews.writable_ids(ids)
+    targets = writable - reviews.unknown_among(writable)
+    saved = []
+    for conversation_id in ids:
+        if conversation_id not in targets:
+            continue
+        try:
+            saved.append(
+                reviews.save_review(conversation_id=conversation_id, user=user, **changes)[0]
+            )
+        except reviews.ConversationGone:
+            # Deleted since the check above.
+            continue
+    return saved
 
 
 def bulk_message(request, message, *, status):
@@ -411,6 +456,9 @@ def bulk_message(request, message, *, status):
             {"message": message, "kind": "error"},
             status=status,
         )
+    if status == 403:
+        context = {"title": "Not allowed", "hint": message}
+        return render(request, "conversations/error.html", context, status=status)
     messages.error(request, message)
     return redirect(list_url(request.POST.get("list_query", "")))
 
@@ -420,6 +468,11 @@ def list_url(list_query):
     return f"{reverse('conversations:list')}?{query}" if query else reverse("conversations:list")
 
 
+def named_ids(data):
+    """Every valid id a request named, without duplicates: what a refusal records."""
+    return list(dict.fromkeys(v for v in data.getlist("ids") if ID_LIST_RE.fullmatch(v)))
+
+
 # Without JavaScript the whole selection is deleted in one request, waiting out rate limits.
 BULK_RATE_LIMIT_TRIES = 3
 BULK_RATE_LIMIT_WAIT = 5.0
@@ -427,43 +480,57 @@ BULK_RATE_LIMIT_WAIT = 5.0
 
 @require_POST
 def bulk_delete(request):
-    """Delete the selected conversations one by one, each with its own audit record.
+    """Delete the selected conversations one by one, each with its own audit records.
 
     Our script sends one id per request, to show progress and back off on 429 itself;
     without JavaScript the whole selection comes at once and the server backs off.
     """
+    if not deletion.can_delete(request.user):
+        return deny_delete(request, named_ids(request.POST))
+    wants_json = request.accepts("application/json") and not request.accepts("text/html")
+    too_large = selection_too_large(request.POST)
+    if too_large:
+        if wants_json:
+            return JsonResponse({"error": too_large}, status=400)
+        return bulk_message(request, too_large, status=400)
     ids = selected_ids(request.POST)
-    if not request.user.has_perm("conversations.delete_conversation"):
-        return deny_delete(request, ids)
     if not ids:
         return HttpResponseBadRequest("Select at least one conversation first.")
-    reason = clean_reason(request.POST)
     wants_json = request.accepts("application/json") and not request.accepts("text/html")
+    try:
+        reason = deletion.clean_reason(request.POST.get("reason"))
+    except deletion.InvalidReason as exc:
+        if wants_json:
+            return JsonResponse({"error": str(exc)}, status=400)
+        return render(
+            request, "conversations/bulk_delete.html", {"ids": ids, "error": str(exc)}, status=400
+        )
     results = []
     for conversation_id in ids:
-        result = perform_deletion(request, conversation_id, reason=reason)
+        result = deletion.delete_conversation(
+            user=request.user, conversation_id=conversation_id, reason=reason
+        )
         tries = 1
-        while (
-            not wants_json
-            and isinstance(result.error, client.RateLimited)
-            and tries < BULK_RATE_LIMIT_TRIES
-        ):
-            time.sleep(min(result.error.retry_after or 2.0**tries, BULK_RATE_LIMIT_WAIT))
-            result = perform_deletion(request, conversation_id, reason=reason)
+        while not wants_json and result.rate_limited and tries < BULK_RATE_LIMIT_TRIES:
+            time.sleep(min(result.retry_after, BULK_RATE_LIMIT_WAIT))
+            result = deletion.delete_conversation(
+                user=request.user, conversation_id=conversation_id, reason=reason
+            )
             tries += 1
-        results.append((conversation_id, result))
+        results.append(result)
     if wants_json:
         return JsonResponse(
             {
                 "results": [
                     {
-                        "id": cid,
-                        "outcome": r.outcome,
+                        "id": r.conversation_id,
+                        "outcome": r.outcome.value,
+                        "done": r.done,
                         "message": r.message,
-                        "rate_limited": isinstance(r.error, client.RateLimited),
-                        "retry_after": getattr(r.error, "retry_after", None),
+                        "rate_limited": r.rate_limited,
+                        "retry_after": r.retry_after,
                     }
-                    for cid, r in results
+                    for r in results
                 ]
             }
         )
@@ -483,8 +550,20 @@ def conversation_export(request):
     progress_key = export_progress_key(request.user, token) if TOKEN_RE.fullmatch(token) else None
     records = export.export_rows(review_filter, request.user)
     lines = export.as_csv(records) if fmt == "csv" else export.as_jsonl(records)
+    try:
+        stream = export.slot_take(
+            user=request.user,
+            lines=audited_export(request, lines, review_filter, fmt, progress_key),
+        )
+    except export.ExportsBusy as exc:
+        if progress_key:
+            # The list page is polling for this export: it ends at once, and says why.
+            cache.set(progress_key, {"rows": 0, "done": True, "problem": str(exc)}, 3600)
+        template = "conversations/_error.html" if request.htmx else "conversations/error.html"
+        context = {"title": "Too many exports at once", "hint": str(exc)}
+        return render(request, template, context, status=429)
     response = StreamingHttpResponse(
-        audited_export(request, lines, review_filter, fmt, progress_key),
+        stream,
         content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
     )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
@@ -571,6 +650,8 @@ def render_credential(request, label, value):
 @require_GET
 @audit_required
 def audit_list(request):
+    # Interrupted deletions are settled before the log is read (docs/security.md).
+    deletion.resolve_open_attempts(limit=10)
     records, filters = filter_audit(request.GET)
     if request.GET.get("format") == "csv":
         return audit_csv(records)
@@ -583,7 +664,9 @@ def audit_list(request):
 
 
 def filter_audit(params):
-    records = AuditRecord.objects.all()
+    # `settled`: whether an attempt has its outcome; one subquery instead of one per row.
+    outcomes = AuditRecord.objects.filter(attempt=OuterRef("pk"))
+    records = AuditRecord.objects.annotate(settled=Exists(outcomes))
     filters = {}
     # No user name holds a NUL, and PostgreSQL refuses text that does.
     user = params.get("user", "").replace("\x00", "").strip()[:150]
@@ -607,10 +690,13 @@ def filter_audit(params):
 
 def audit_csv(records):
     columns = [
+        "id",
         "created_at",
         "username",
         "outcome",
+        "attempt_id",
         "conversation_id",
+        "conversation_ids",
         "agent_id",
         "conversation_start",
         "reason",

@@ -136,11 +136,25 @@ XUNA_API_POOL_SIZE = env_number(
 XUNA_API_MAX_RESPONSE_BYTES = env_number(
     "XUNA_API_MAX_RESPONSE_BYTES", 20_000_000, minimum=1_000, maximum=1_000_000_000, cast=int
 )
+# Hosts besides the API's that may serve recordings, over https to public addresses only.
+XUNA_AUDIO_HOSTS = [host.lower().rstrip(".") for host in env_list("XUNA_AUDIO_HOSTS")]
+if not all(h.isascii() and h.replace("-", "").replace(".", "").isalnum() for h in XUNA_AUDIO_HOSTS):
+    raise ImproperlyConfigured(
+        "XUNA_AUDIO_HOSTS must be host names separated by commas, such as cdn.xuna.ai."
+    )
 XUNA_AGENT_NAMES = env_agent_names("XUNA_AGENT_NAMES")
 # Set by `make run` when it starts the built-in emulator: shows the demo banner.
 XUNA_DEMO = env_bool("XUNA_DEMO", False)
 # Conversations fetched at once while exporting (the list carries summaries only).
 XUNA_EXPORT_CONCURRENCY = env_number("XUNA_EXPORT_CONCURRENCY", 4, minimum=1, maximum=32, cast=int)
+# Exports running at once, per user and in all: each one keeps XUNA_EXPORT_CONCURRENCY platform
+# calls going, and eight of them made the list take 13.7 s instead of 0.2 s (issue 11).
+EXPORT_MAX_PER_USER = env_number("EXPORT_MAX_PER_USER", 1, minimum=1, maximum=20, cast=int)
+EXPORT_MAX_TOTAL = env_number("EXPORT_MAX_TOTAL", 3, minimum=1, maximum=100, cast=int)
+# /readyz needs no login: its platform check is reused for this long (0: asked every time).
+READYZ_PLATFORM_CACHE_SECONDS = env_number(
+    "READYZ_PLATFORM_CACHE_SECONDS", 5, minimum=0, maximum=300, cast=int
+)
 XUNA_PAGE_SIZE = env_number("XUNA_PAGE_SIZE", 50, minimum=1, maximum=100, cast=int)
 # List pages and conversations are kept briefly in the cache (conversations/client.py,
 # docs/performance.md); a deletion through the dashboard drops them at once.
@@ -172,6 +186,8 @@ MIDDLEWARE = [
     # Below WhiteNoise, which serves static files already compressed; above everything that
     # writes a body. Never for recordings (see the class).
     "conversations.middleware.CompressionMiddleware",
+    # Above everything that queries the database: it notices when a database outage ends.
+    "conversations.health.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -182,6 +198,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "conversations.middleware.ViewerTimezoneMiddleware",
     "conversations.middleware.SessionLimitsMiddleware",
+    "conversations.middleware.NoStoreMiddleware",
     "conversations.middleware.PlatformErrorMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
@@ -337,7 +354,10 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 TRUSTED_PROXIES = env_number("TRUSTED_PROXIES", 0, minimum=0, maximum=5, cast=int)
 AXES_CLIENT_IP_CALLABLE = "conversations.middleware.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_RESET_ON_SUCCESS = True
+# Off: when on, django-axes forgets every failure from the address, whatever the user name, so
+# an insider could log in to their own account between guesses at another's. A login forgets
+# only its own account's failures from its address (conversations.middleware).
+AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 
 LOGGING = {

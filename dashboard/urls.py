@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("conversations.urls")),
 ]
 
+handler400 = health.bad_request
 handler500 = health.server_error

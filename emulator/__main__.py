@@ -5,7 +5,7 @@ import signal
 import sys
 import time
 
-from emulator.server import ENDPOINTS, FAULT_KINDS, Emulator
+from emulator.server import ENDPOINTS, FAULT_KINDS, TEXT_OPTIONS, Emulator
 
 
 def parse_fault(spec: str) -> dict:
@@ -20,7 +20,7 @@ def parse_fault(spec: str) -> dict:
         fault["times"] = int(times) if times else None
         for option_spec in option_specs:
             name, _, value = option_spec.partition("=")
-            fault[name.strip()] = value if name.strip() == "location" else float(value)
+            fault[name.strip()] = value if name.strip() in TEXT_OPTIONS else float(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"bad number in fault {spec!r}") from None
     return fault

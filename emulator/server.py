@@ -40,8 +40,21 @@ STATUS_FAULTS = {  # kind -> (HTTP status, error code)
 FAULT_KINDS = (
     *STATUS_FAULTS,
     *("hang", "trickle", "html", "truncated", "wrong_types", "huge", "redirect", "reset"),
+    "body",
 )
-FAULT_OPTIONS = ("retry_after", "seconds", "size_mb", "location")
+# `act`: the platform does the work (a DELETE deletes), then the fault replaces its answer:
+# an answer lost on its way back.
+FAULT_OPTIONS = (
+    "retry_after",
+    "seconds",
+    "size_mb",
+    "location",
+    "content_type",
+    "body",
+    "act",
+)
+# Options given as text; the others are numbers.
+TEXT_OPTIONS = ("location", "content_type", "body")
 DEFAULT_HANG_SECONDS = 30.0
 DEFAULT_HUGE_MB = 50
 DEFAULT_REDIRECT = "http://evil.example/steal"
@@ -74,7 +87,8 @@ class Response:
     status: int
     body: bytes | Iterable[bytes] = b""
     length: int | None = None  # required when the body is streamed
-    content_type: str | None = "application/json"
+    # A list sends one Content-Type header per item (a platform or proxy that repeats it).
+    content_type: str | list[str] | None = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -196,6 +210,10 @@ def fault_response(fault: Fault, endpoint: str, conversation_id: str | None) -> 
         return Response(302, b"", content_type=None, headers={"Location": location})
     if fault.kind == "wrong_types":
         return json_response(200, wrong_types(endpoint, conversation_id))
+    if fault.kind == "body":
+        # Whatever a hostile platform chooses to serve, say a recording that is a script.
+        content_type = options.get("content_type", "application/octet-stream")
+        return Response(200, options.get("body", "").encode(), content_type=content_type)
     return None
 
 
@@ -405,7 +423,11 @@ class Emulator:
                 raise ValueError(f"Unknown fault option {name!r}; use {', '.join(FAULT_OPTIONS)}.")
             if name == "location" and not isinstance(value, str):
                 raise ValueError("location must be a URL string.")
-            if name != "location" and (data.as_number(value) is None or value < 0):
+            if name == "body" and not isinstance(value, str):
+                raise ValueError("body must be a string.")
+            if name == "content_type" and not _header_values(value):
+                raise ValueError("content_type must be a header value or a list of them.")
+            if name not in TEXT_OPTIONS and (data.as_number(value) is None or value < 0):
                 raise ValueError(f"{name} must be a non-negative number.")
         with self._lock:
             self._faults.append(Fault(endpoint, kind, times, options))
@@ -599,6 +621,17 @@ class _BadJSON(ValueError):
     pass
 
 
+def _header_values(value: object) -> list[str]:
+    """`value` as a list of header values, or [] when it is not one or a list of them."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values:
+        return []
+    # A line break would let the option write headers of its own.
+    if not all(isinstance(item, str) and not re.search(r"[\r\n]", item) for item in values):
+        return []
+    return values
+
+
 def _json_object(body: bytes) -> dict:
     try:
         payload = json.loads(body or b"{}")
@@ -724,6 +757,8 @@ class _Handler(BaseHTTPRequestHandler):
         # Faults come before the key check: they stand for what sits in front of the platform.
         fault = emulator._take_fault(endpoint)
         kind = fault.kind if fault else None
+        if fault and fault.options.get("act") and authorized:
+            emulator._answer(endpoint, conversation_id, query, self.headers)
         if kind == "reset":
             return self._drop(reset=True)
         if kind == "hang":
@@ -752,7 +787,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self.send_response(response.status)
             if response.content_type:
-                self.send_header("Content-Type", response.content_type)
+                for content_type in _header_values(response.content_type):
+                    self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(length))
             for name, value in response.headers.items():
                 self.send_header(name, value)

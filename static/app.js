@@ -210,7 +210,10 @@
       body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
       try {
         var response = await fetch(form.action, { method: "POST", body: body, headers: { Accept: "application/json" } });
-        if (!response.ok) return { outcome: "failed", message: "The dashboard refused (" + response.status + ")." };
+        if (!response.ok) {
+          var refusal = await response.json().catch(function () { return {}; });
+          return { outcome: "not_attempted", done: false, message: refusal.error || "The dashboard refused (" + response.status + ")." };
+        }
         var result = (await response.json()).results[0];
         if (!result.rate_limited) return result;
         await sleep(Math.min(result.retry_after || Math.pow(2, attempt), 10) * 1000);
@@ -218,7 +221,7 @@
         await sleep(Math.pow(2, attempt) * 500);
       }
     }
-    return { outcome: "failed", message: "The platform kept refusing (rate limited). Try again later." };
+    return { outcome: "failed", done: false, message: "The platform kept refusing (rate limited). Try again later." };
   }
 
   document.addEventListener("submit", async function (event) {
@@ -231,21 +234,23 @@
     button.disabled = true;
     var reason = form.querySelector("[name=reason]").value;
     var counts = { deleted: 0, already_gone: 0, failed: 0 };
+    var labels = { deleted: "deleted", already_gone: "already gone", attempted: "outcome not known yet: " };
     var items = form.querySelectorAll(".bulk-items li");
     for (var i = 0; i < items.length; i++) {
       var item = items[i], id = item.dataset.id, state = item.querySelector(".state");
       state.textContent = "deleting…";
       var result = await deleteOne(form, id, reason);
-      counts[result.outcome] = (counts[result.outcome] || 0) + 1;
-      item.className = result.outcome;
-      state.textContent = result.outcome === "deleted" ? "deleted" : result.outcome === "already_gone" ? "already gone" : "failed: " + result.message;
-      if (result.outcome !== "failed") {
+      var tally = result.done ? result.outcome : "failed";
+      counts[tally] += 1;
+      item.className = result.done ? result.outcome : "failed";
+      state.textContent = result.done ? labels[result.outcome] : (labels[result.outcome] || "not deleted: ") + result.message;
+      if (result.done) {
         var row = document.getElementById("row-" + id);
         if (row) row.remove();
       }
     }
-    var summary = counts.deleted + " deleted, " + counts.already_gone + " already gone, " + counts.failed + " failed.";
-    form.querySelector(".bulk-summary").textContent = summary + (counts.failed ? " Failed items stay selected: retry them when the platform recovers." : "");
+    var summary = counts.deleted + " deleted, " + counts.already_gone + " already gone, " + counts.failed + " not deleted.";
+    form.querySelector(".bulk-summary").textContent = summary + (counts.failed ? " Those not deleted stay selected: try them again when the platform recovers." : "");
     toast("Bulk deletion: " + summary, counts.failed ? "error" : "success");
     var cancel = form.querySelector("[data-close]");
     cancel.textContent = "Close";

@@ -323,6 +323,45 @@ def test_an_evicted_list_generation_never_brings_back_older_pages(emulator, memo
     assert victim not in {c.id for c in client.list_conversations(page_size=10).items}
 
 
+# Answers the reader could not fully read -------------------------------------------------------
+
+
+def test_a_malformed_conversation_is_not_cached_so_the_next_call_sees_the_recovered_platform(
+    emulator,
+):
+    conversation_id = next(i for i in emulator.conversation_ids() if emulator.raw(i).get("audio"))
+    emulator.set_fault("get", "wrong_types", times=1)
+    malformed = client.get_conversation(conversation_id)
+    assert malformed.problems
+    assert malformed.audio_url is None
+    recovered = client.get_conversation(conversation_id)
+    assert recovered.problems == ()
+    assert recovered.audio_url == emulator.raw(conversation_id)["audio"]
+    # The good answer is cached as usual.
+    assert client.get_conversation(conversation_id) == recovered
+    assert calls_to(emulator, "get") == 2
+
+
+def test_a_malformed_list_page_is_not_cached_so_the_next_call_sees_the_recovered_platform(
+    emulator,
+):
+    emulator.set_fault("list", "wrong_types", times=1)
+    assert client.list_conversations(page_size=10).problems
+    recovered = client.list_conversations(page_size=10)
+    assert recovered.problems == ()
+    assert [c.id for c in recovered.items] == emulator.conversation_ids()[:10]
+
+
+def test_a_list_page_is_not_cached_when_only_one_of_its_items_was_unreadable(memory_cache):
+    page = client.parse_page({"conversations": [{"conversation_id": "conv_1", "status": 7}]})
+    assert page.problems == ()
+    assert page.items[0].problems
+    loads = []
+    for _ in range(2):
+        client._cached("a-page", 60, lambda: loads.append(page) or page)
+    assert len(loads) == 2
+
+
 # Audio -----------------------------------------------------------------------------------------
 
 

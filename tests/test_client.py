@@ -3,6 +3,7 @@
 import contextlib
 import io
 import logging
+import socket
 import time
 import traceback
 import wave
@@ -26,6 +27,7 @@ KEY = "k3y_do_not_leak_7c1e"
 API = "https://api.test"
 CONVERSATION_URL = f"{API}/v1/convai/conversations/conv_1"
 WAV = b"RIFF\x24\x00\x00\x00WAVEfmt "
+PUBLIC_ADDRESS = "93.184.215.14"
 
 
 def every_page(**filters):
@@ -371,7 +373,34 @@ def test_it_sends_the_key_with_a_recording_on_the_api_host(platform):
     assert platform.calls[0].request.headers["xi-api-key"] == KEY
 
 
-def test_it_fetches_a_recording_from_a_foreign_https_host_without_the_key(platform):
+@pytest.fixture
+def dns(monkeypatch):
+    """Made-up names resolve to what a test puts here (`dns["cdn.example"] = [address]`);
+    every other name resolves as usual."""
+    records = {}
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in records:
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [
+            (
+                socket.AF_INET6 if ":" in address else socket.AF_INET,
+                socket.SOCK_STREAM,
+                6,
+                "",
+                (address, port),
+            )
+            for address in records[host]
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return records
+
+
+def test_it_fetches_a_recording_from_a_foreign_https_host_without_the_key(platform, settings, dns):
+    settings.XUNA_AUDIO_HOSTS = ["cdn.example"]
+    dns["cdn.example"] = [PUBLIC_ADDRESS]
     platform.get("https://cdn.example/conv_1.wav", body=WAV, content_type="audio/wav")
 
     data = read_all(client.open_audio(recording("https://cdn.example/conv_1.wav")))
@@ -401,6 +430,76 @@ def test_it_refuses_a_recording_from_a_foreign_http_host_without_a_request(platf
         client.open_audio(recording("http://cdn.example/conv_1.wav"))
 
     assert len(platform.calls) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://cdn.example/conv_1.wav", "https://127.0.0.1:22/", "https://api.test:8443/a.wav"],
+    ids=["unlisted-host", "loopback-port", "api-host-other-port"],
+)
+def test_it_refuses_a_recording_on_a_host_that_is_not_listed_without_a_request(
+    platform, settings, dns, url
+):
+    settings.XUNA_AUDIO_HOSTS = ["media.example"]
+    dns["cdn.example"] = [PUBLIC_ADDRESS]
+    platform.get(url, body=WAV, content_type="audio/wav")
+
+    with pytest.raises(UpstreamUnavailable, match="host is not allowed"):
+        client.open_audio(recording(url))
+
+    assert len(platform.calls) == 0
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [
+        ["127.0.0.1"],
+        ["10.1.2.3"],
+        ["192.168.0.10"],
+        ["169.254.169.254"],
+        ["0.0.0.0"],  # noqa: S104 (an address to refuse, not to bind)
+        ["224.0.0.1"],
+        ["240.0.0.1"],
+        ["::1"],
+        ["::ffff:127.0.0.1"],
+        ["fe80::1%eth0"],
+        ["fd00::1"],
+        [PUBLIC_ADDRESS, "127.0.0.1"],
+    ],
+    ids=lambda addresses: ",".join(addresses),
+)
+def test_it_refuses_a_listed_host_that_resolves_to_a_non_public_address(
+    platform, settings, dns, addresses
+):
+    settings.XUNA_AUDIO_HOSTS = ["cdn.example"]
+    dns["cdn.example"] = addresses
+    platform.get("https://cdn.example/conv_1.wav", body=WAV, content_type="audio/wav")
+
+    with pytest.raises(UpstreamUnavailable, match="host is not allowed"):
+        client.open_audio(recording("https://cdn.example/conv_1.wav"))
+
+    assert len(platform.calls) == 0
+
+
+def test_it_refuses_plain_http_to_a_listed_host_without_a_request(platform, settings, dns):
+    settings.XUNA_AUDIO_HOSTS = ["cdn.example"]
+    dns["cdn.example"] = [PUBLIC_ADDRESS]
+    platform.get("http://cdn.example/conv_1.wav", body=WAV, content_type="audio/wav")
+
+    with pytest.raises(UpstreamUnavailable, match="plain http"):
+        client.open_audio(recording("http://cdn.example/conv_1.wav"))
+
+    assert len(platform.calls) == 0
+
+
+def test_it_fetches_from_the_api_host_over_plain_http_without_a_list(platform, settings):
+    settings.XUNA_API_BASE_URL = "http://127.0.0.1:8765"
+    settings.XUNA_AUDIO_HOSTS = []
+    url = "http://127.0.0.1:8765/v1/convai/conversations/conv_1/audio"
+    platform.get(url, body=WAV, content_type="audio/wav")
+
+    assert read_all(client.open_audio(recording(url))) == WAV
+    assert platform.calls[0].request.headers["xi-api-key"] == KEY
 
 
 @pytest.mark.parametrize("range_header", ["bytes=0-99", "bytes=100-", "bytes=-500"])

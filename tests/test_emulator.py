@@ -549,6 +549,27 @@ def test_an_html_fault_answers_with_a_web_page(em, http):
     assert response.headers["Content-Type"].startswith("text/html")
 
 
+def test_a_body_fault_serves_the_chosen_content_type_and_body(em, http):
+    audio = a_detail_with_audio(em)["audio"]
+    em.set_fault("audio", "body", content_type="text/javascript", body="document.title='x'")
+    response = http.get(audio)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/javascript"
+    assert response.content == b"document.title='x'"
+
+
+def test_a_body_fault_can_repeat_the_content_type_header(em, http):
+    em.set_fault("audio", "body", content_type=["audio/wav", "text/html"], body="<p>hi</p>")
+    with http.get(a_detail_with_audio(em)["audio"], stream=True) as response:
+        assert response.raw.headers.getlist("Content-Type") == ["audio/wav", "text/html"]
+
+
+@pytest.mark.parametrize("content_type", ["audio/wav\r\nX-Injected: 1", [], [1], 5])
+def test_a_body_fault_refuses_a_content_type_that_is_not_a_header_value(em, content_type):
+    with pytest.raises(ValueError, match="content_type"):
+        em.set_fault("audio", "body", content_type=content_type)
+
+
 def test_a_truncated_fault_cuts_the_json_in_half(em, http):
     conversation_id = em.conversation_ids()[0]
     whole = http.get(url(em, f"{LIST}/{conversation_id}")).content

@@ -4,10 +4,13 @@ import csv
 import io
 import json
 import logging
+import time
 import tracemalloc
 
 import pytest
+from django.test import Client
 
+from conversations import export
 from conversations.models import AuditRecord, Review
 from emulator.server import Emulator
 from tests.conftest import EMULATOR_KEY
@@ -118,3 +121,154 @@ def test_exporting_10000_conversations_streams_with_bounded_memory(
     # they were produced is a small, fixed amount (caches and pools), not the rows.
     assert size > 5_000_000
     assert held < 1_000_000
+
+
+FORMULAS = {
+    "a space first": " =1+2",
+    "a line break first": "\n=1+3",
+    "a tab and spaces first": "\t  +1+4",
+    "a full-width equals sign": "＝1+5",
+    "a full-width plus sign": "＋1+6",
+    "a full-width minus sign": "－1+7",
+    "a full-width at sign": "＠SUM(A1)",
+    "a carriage return": "\r1+8",
+}
+
+
+@pytest.mark.parametrize("text", FORMULAS.values(), ids=FORMULAS.keys())
+def test_a_cell_a_spreadsheet_would_run_is_quoted(text):
+    assert export.csv_cell(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["1+2", "  plain words", "a=b", "\n\n", ""])
+def test_a_cell_that_is_no_formula_is_written_as_it_is(text):
+    assert export.csv_cell(text) == text
+
+
+def test_the_export_quotes_a_formula_hidden_behind_blanks(as_role, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    Review.objects.create(
+        conversation_id=conversation_id, status="flagged", notes="\n=1+3", tags=[" =1+2"]
+    )
+    response = as_role("Lead").get("/export/", {"format": "csv", "review": "flagged"})
+    [row] = csv.DictReader(io.StringIO(body(response)))
+    assert row["notes"] == "'\n=1+3"
+    assert row["tags"] == "' =1+2"
+
+
+def test_the_audit_csv_quotes_a_formula_hidden_behind_blanks(as_role):
+    AuditRecord.objects.create(
+        conversation_id="conv_1", username="ann", outcome="deleted", reason="＝1+5"
+    )
+    response = as_role("Lead").get("/audit/", {"format": "csv"})
+    [row] = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert row["reason"] == "'＝1+5"
+
+
+# Only a few exports run at once: EXPORT_MAX_PER_USER per user, EXPORT_MAX_TOTAL in all.
+
+
+@pytest.fixture
+def lead(make_user, emulator):
+    """A client logged in as a new Lead, one per user name."""
+
+    def login(username):
+        client = Client()
+        client.force_login(make_user("Lead", username=username))
+        return client
+
+    return login
+
+
+def start_export(client, emulator, headers=None, **params):
+    """An export that has answered: it runs until its body has been read."""
+    params = {"format": "jsonl", "agent": emulator.agents[0][0], **params}
+    return client.get("/export/", params, headers=headers)
+
+
+def test_a_second_export_by_the_same_user_waits_until_the_first_has_finished(lead, emulator):
+    lena = lead("lena")
+    first = start_export(lena, emulator).streaming_content
+    next(first)
+    refused = start_export(lena, emulator)
+    assert refused.status_code == 429
+    assert "You already have an export running" in refused.content.decode()
+    assert "<html" in refused.content.decode()
+    b"".join(first)
+    again = start_export(lena, emulator)
+    assert again.status_code == 200
+    assert body(again)
+
+
+def test_a_refused_export_asked_by_htmx_gets_a_fragment(lead, emulator):
+    lena = lead("lena")
+    start_export(lena, emulator)
+    refused = start_export(lena, emulator, headers={"HX-Request": "true"})
+    assert refused.status_code == 429
+    assert "<html" not in refused.content.decode()
+    assert "You already have an export running" in refused.content.decode()
+
+
+def test_a_refused_export_tells_the_list_page_why(lead, emulator):
+    lena = lead("lena")
+    start_export(lena, emulator)
+    start_export(lena, emulator, progress="tok12345abe")
+    progress = lena.get("/export/progress", {"token": "tok12345abe"}).json()
+    assert progress["done"]
+    assert "You already have an export running" in progress["problem"]
+
+
+def test_no_more_exports_than_the_total_run_at_once_whoever_starts_them(lead, emulator, settings):
+    settings.EXPORT_MAX_TOTAL = 2
+    running = [start_export(lead(name), emulator) for name in ("lena", "luis")]
+    mira = lead("mira")
+    refused = start_export(mira, emulator)
+    assert refused.status_code == 429
+    assert "Other exports are running now" in refused.content.decode()
+    body(running[0])
+    assert start_export(mira, emulator).status_code == 200
+
+
+def test_an_export_the_browser_left_early_frees_its_place(make_user, emulator):
+    ended = []
+
+    def lines():
+        try:
+            yield "a line\n"
+            yield "another line\n"
+        finally:
+            ended.append(True)
+
+    lena = make_user("Lead", username="lena")
+    stream = export.slot_take(user=lena, lines=lines())
+    next(stream)
+    # When the browser goes away, the server closes the response, which closes the stream.
+    stream.close()
+    assert ended
+    assert export.slot_take(user=lena, lines=iter([]))
+
+
+def test_an_export_closed_before_its_first_line_frees_its_place(make_user, emulator):
+    lena = make_user("Lead", username="lena")
+    export.slot_take(user=lena, lines=iter(["never read"])).close()
+    assert export.slot_take(user=lena, lines=iter([]))
+
+
+def test_the_place_of_an_export_whose_process_died_expires(lead, emulator, monkeypatch):
+    monkeypatch.setattr(export, "SLOT_SECONDS", 1)
+    lena = lead("lena")
+    start_export(lena, emulator)
+    assert start_export(lena, emulator).status_code == 429
+    time.sleep(1.1)
+    assert start_export(lena, emulator).status_code == 200
+
+
+def test_a_long_export_keeps_its_place_while_it_streams(lead, emulator, monkeypatch):
+    monkeypatch.setattr(export, "SLOT_SECONDS", 1)
+    lena = lead("lena")
+    lines = start_export(lena, emulator).streaming_content
+    for _ in range(4):
+        next(lines)
+        time.sleep(0.4)
+    assert start_export(lena, emulator).status_code == 429
+    assert b"".join(lines)

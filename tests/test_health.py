@@ -6,7 +6,9 @@ start a real gunicorn pointed at a PostgreSQL port where nothing listens.
 """
 
 import json
+import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DataError, InterfaceError, OperationalError, connection
 from django.test import Client, RequestFactory
 
 from conversations import health
@@ -41,6 +43,14 @@ def unreachable_cache(port):
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
         }
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_platform_check():
+    """/readyz reuses its platform check for a few seconds: each test starts without one."""
+    health._platform_checked.clear()
+    yield
+    health._platform_checked.clear()
 
 
 def test_healthz_answers_without_a_login(client):
@@ -73,12 +83,50 @@ def test_readyz_reports_every_dependency_ok(client, emulator):
     assert response.json() == {"database": "ok", "cache": "ok", "platform": "ok"}
 
 
-def test_readyz_asks_the_platform_every_time(client, emulator):
+def platform_checks(emulator):
+    return [call for call in emulator.calls if call.endpoint == "list"]
+
+
+def test_readyz_asks_the_platform_for_one_conversation_with_the_key(client, emulator):
     client.get("/readyz")
+    [call] = platform_checks(emulator)
+    assert call.authorized
+    assert call.query.get("page_size") == "1"
+
+
+def test_readyz_asks_the_platform_once_within_the_cache_window(client, emulator, settings):
+    settings.READYZ_PLATFORM_CACHE_SECONDS = 60
+    for _ in range(10):
+        assert client.get("/readyz").status_code == 200
+    assert len(platform_checks(emulator)) == 1
+
+
+def test_readyz_reuses_a_failed_platform_check_within_the_window(client, emulator, settings):
+    # A hanging platform would otherwise hold a thread for the whole timeout on every probe.
+    settings.READYZ_PLATFORM_CACHE_SECONDS = 60
+    emulator.set_fault("list", "503")
+    assert client.get("/readyz").json()["platform"] == "unavailable"
+    asked = len(platform_checks(emulator))
+    emulator.clear_faults()
+    for _ in range(3):
+        assert client.get("/readyz").json()["platform"] == "unavailable"
+    assert len(platform_checks(emulator)) == asked
+
+
+def test_readyz_asks_the_platform_again_after_the_window(client, emulator, settings):
+    settings.READYZ_PLATFORM_CACHE_SECONDS = 1
     client.get("/readyz")
-    lists = [call for call in emulator.calls if call.endpoint == "list"]
-    assert len(lists) == 2
-    assert all(call.authorized and call.query.get("page_size") == "1" for call in lists)
+    time.sleep(1.1)
+    client.get("/readyz")
+    assert len(platform_checks(emulator)) == 2
+
+
+def test_the_bundled_nginx_refuses_readyz_from_outside():
+    # Deploys and monitors ask each instance directly; a browser has no business there.
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    block = re.search(r"location = /readyz \{([^}]*)\}", conf)
+    assert block
+    assert re.fullmatch(r"\s*deny all;\s*", block.group(1))
 
 
 @pytest.mark.parametrize("fault", ["503", "401", "hang"])
@@ -108,7 +156,7 @@ def test_readyz_says_nothing_about_hosts_keys_or_errors(client, emulator, settin
 
 
 @pytest.mark.parametrize("error_class", [OperationalError, InterfaceError])
-def test_a_lost_database_is_rendered_as_a_503_page(error_class):
+def test_a_lost_database_is_rendered_as_a_503_page(error_class, outage):
     request = RequestFactory().get("/")
     try:
         raise error_class("connection refused")
@@ -130,6 +178,65 @@ def test_any_other_error_is_rendered_as_the_500_page(error):
         response = health.server_error(request)
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.content.decode()
+
+
+# An outage is logged once, not once per request -----------------------------------------------
+
+
+@pytest.fixture
+def outage(monkeypatch):
+    """This process's outage record, fresh: no earlier test's outage is still open in it."""
+    fresh = health.DatabaseOutage()
+    monkeypatch.setattr(health, "database_outage", fresh)
+    return fresh
+
+
+def refuse(execute, sql, params, many, context):
+    """A database execute wrapper: every query fails as when the server goes away."""
+    raise OperationalError("server closed the connection unexpectedly\n\tThis probably means")
+
+
+def test_a_database_outage_is_logged_when_it_starts_and_when_it_ends_without_tracebacks(
+    as_role, outage, caplog
+):
+    lead = as_role("Lead")  # logged in before the outage
+    lead.raise_request_exception = False
+    caplog.set_level(logging.INFO)
+    with connection.execute_wrapper(refuse):
+        statuses = {lead.get("/audit/").status_code for _ in range(1_001)}
+    assert statuses == {503}
+    assert lead.get("/audit/").status_code == 200
+    assert lead.get("/audit/").status_code == 200
+
+    assert [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()] == []
+    lines = [r.getMessage() for r in caplog.records if "Database" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert lines[0] == (
+        "Database unavailable (OperationalError: server closed the connection unexpectedly "
+        "This probably means): answering 503 until it is back"
+    )
+    assert re.fullmatch(r"Database back after \d+\.\d s; 1,001 requests answered 503", lines[1])
+    assert not outage.active
+
+
+def test_a_new_outage_after_the_end_is_logged_and_counted_afresh(as_role, outage, caplog):
+    lead = as_role("Lead")
+    lead.raise_request_exception = False
+    caplog.set_level(logging.INFO)
+    for failing in (3, 1):
+        with connection.execute_wrapper(refuse):
+            for _ in range(failing):
+                lead.get("/audit/")
+        lead.get("/audit/")
+    lines = [r.getMessage() for r in caplog.records if "Database" in r.getMessage()]
+    assert [line.split(" (")[0].split(" after")[0] for line in lines] == [
+        "Database unavailable",
+        "Database back",
+        "Database unavailable",
+        "Database back",
+    ]
+    assert lines[1].endswith("; 3 requests answered 503")
+    assert lines[3].endswith("; 1 request answered 503")
 
 
 # A live server without its database -----------------------------------------------------------

@@ -287,6 +287,38 @@ def test_it_drops_an_unreadable_start_time_and_says_so(value):
     assert conversation.problems == ("The start time is not a readable date.",)
 
 
+@pytest.mark.parametrize(
+    ("value", "year"),
+    [
+        ("9999-12-31T23:59:59Z", 9999),
+        ("9999-01-01T00:00:00", 9999),
+        (253_402_300_799, 9999),
+        ("0001-01-01T00:00:00Z", 1),
+    ],
+    ids=["last-second", "year-9999", "last-second-unix", "first-second"],
+)
+def test_it_drops_a_start_time_that_not_every_time_zone_can_show_and_says_so(value, year):
+    conversation = read(metadata={"start_time": value})
+
+    assert conversation.start_time is None
+    assert conversation.problems == (f"The start time is out of range (year {year}).",)
+
+
+def test_it_keeps_the_first_and_last_moments_every_time_zone_can_show():
+    first = read(metadata={"start_time": "0002-01-01T00:00:00Z"}).start_time
+    last = read(metadata={"start_time": "9998-12-31T23:59:59Z"}).start_time
+
+    assert (first.year, last.year) == (2, 9998)
+
+
+def test_it_drops_an_end_derived_past_the_last_year_every_time_zone_can_show():
+    conversation = read(metadata={"start_time": "9998-12-31T23:59:59Z", "duration": 86_400})
+
+    assert conversation.start_time is not None
+    assert conversation.end_time is None
+    assert conversation.problems == ("The end time is out of range.",)
+
+
 @pytest.mark.parametrize("key", ["duration", "duration_secs", "call_duration_secs"])
 def test_it_reads_the_duration_from_each_alias(key):
     assert read(metadata={key: 42}).duration == 42.0
@@ -524,6 +556,32 @@ def test_it_drops_a_collected_rationale_that_is_not_text():
 
     assert conversation.collected_data == (CollectedValue("city", "Oslo", ""),)
     assert conversation.problems == ("The rationale for “city” is not text.",)
+
+
+def nested(levels):
+    value = "bottom"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+def test_it_keeps_a_collected_value_nested_twenty_levels_deep():
+    conversation = read(collected_data={"deep": nested(20)})
+
+    assert conversation.collected_data == (CollectedValue("deep", nested(20), ""),)
+    assert conversation.problems == ()
+
+
+def test_it_cuts_a_collected_value_nested_deeper_than_twenty_levels_and_says_so():
+    conversation = read(collected_data={"deep": {"value": {"a": nested(700)}, "rationale": "x"}})
+
+    value = conversation.collected_data[0].value
+    for _ in range(20):
+        value = value["a"] if isinstance(value, dict) else value[0]
+    assert value == "… (nested too deeply to show)"
+    assert conversation.problems == (
+        "The value of “deep” is nested more than 20 levels deep; the deeper levels are not shown.",
+    )
 
 
 # Pages

@@ -1,14 +1,20 @@
 """The review workflow: status, assignee, tags and notes, history, filters, save and next."""
 
 import re
+from html.parser import HTMLParser
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from conversations.models import Review, ReviewChange, Tag
+from conversations import reviews
+from conversations.models import AuditRecord, Review, ReviewChange, Tag
 
 pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
 
 
 def row_ids(html):
@@ -213,3 +219,253 @@ def test_deleting_a_conversation_wipes_every_local_trace_but_the_audit_record(
             cursor.execute(f"SELECT {quoted} FROM {connection.ops.quote_name(table)}")  # noqa: S608
             for row in cursor.fetchall():
                 assert not any(secret_note in str(value) for value in row), table
+
+
+class PanelForm(HTMLParser):
+    """The review panel's form as a browser sends it: its inputs, the checked status, the
+    selected assignee and the note, each as rendered."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.data, self.inside, self.select, self.textarea = {}, False, None, None
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form" and "data-review-form" in attrs:
+            self.inside = True
+        if not self.inside:
+            return
+        if tag == "input" and (attrs.get("type") != "radio" or "checked" in attrs):
+            self.data[attrs["name"]] = attrs.get("value", "")
+        elif tag == "select":
+            self.select = attrs["name"]
+        elif tag == "option" and self.select:
+            if self.select not in self.data or "selected" in attrs:
+                self.data[self.select] = attrs["value"]
+        elif tag == "textarea":
+            self.textarea = attrs["name"]
+            self.data[self.textarea] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select":
+            self.select = None
+        elif tag == "textarea":
+            # A browser drops the newline that follows <textarea>.
+            self.data[self.textarea] = self.data[self.textarea].removeprefix("\n")
+            self.textarea = None
+
+    def handle_data(self, data):
+        if self.textarea:
+            self.data[self.textarea] += data
+
+
+def panel(client, conversation_id):
+    """The review form of the conversation page, as this person's browser would send it."""
+    return PanelForm(client.get(f"/conversations/{conversation_id}/").content.decode()).data
+
+
+def both_open(make_user, conversation_id):
+    """Ann and Bob, reviewers, each with the conversation page open: (client, form) pairs."""
+    people = [signed_in(make_user, "Reviewer", name) for name in ("ann", "bob")]
+    return [(person, panel(person, conversation_id)) for person in people]
+
+
+def signed_in(make_user, role, username):
+    client = Client()
+    client.force_login(make_user(role, username=username))
+    return client
+
+
+def test_a_save_changes_only_the_fields_the_person_changed(make_user, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    make_user("Reviewer", username="rita")
+    ann = signed_in(make_user, "Reviewer", "ann")
+    lee = signed_in(make_user, "Lead", "lee")
+    url = f"/conversations/{conversation_id}/review"
+    ann_form, lee_form = panel(ann, conversation_id), panel(lee, conversation_id)
+    ann_form.update(status="flagged", tags="refund", notes="Agent misquoted")
+    ann.post(url, ann_form, headers=HTMX)
+    response = lee.post(url, {**lee_form, "assignee": "rita"}, headers=HTMX)
+    assert "Saved." in response.content.decode()
+    saved = Review.objects.get(conversation_id=conversation_id)
+    assert (saved.status, saved.tags, saved.notes, saved.assignee.username) == (
+        "flagged",
+        ["refund"],
+        "Agent misquoted",
+        "rita",
+    )
+    assert list(ReviewChange.objects.filter(username="lee").values_list("field", flat=True)) == [
+        "assignee"
+    ]
+
+
+def test_a_save_based_on_a_stale_value_is_refused_showing_both_values(make_user, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    url = f"/conversations/{conversation_id}/review"
+    (ann, ann_form), (bob, bob_form) = both_open(make_user, conversation_id)
+    ann.post(url, {**ann_form, "notes": "Caller was abusive"}, headers=HTMX)
+    response = bob.post(url, {**bob_form, "notes": "Refund was promised"}, headers=HTMX)
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "someone else changed this review" in html
+    conflict = re.sub(r"\s+", " ", html[html.index('class="conflicts"') :])
+    assert "<dt>Notes</dt>" in conflict
+    assert 'Yours: <span class="value">Refund was promised</span>' in conflict
+    assert 'Current: <span class="value">Caller was abusive</span>' in conflict
+    assert PanelForm(html).data["notes"] == "Refund was promised"
+    assert Review.objects.get().notes == "Caller was abusive"
+    assert not ReviewChange.objects.filter(username="bob").exists()
+
+
+def test_without_javascript_a_conflict_shows_the_conversation_page_with_both_values(
+    make_user, emulator
+):
+    conversation_id = emulator.conversation_ids()[0]
+    url = f"/conversations/{conversation_id}/review"
+    (ann, ann_form), (bob, bob_form) = both_open(make_user, conversation_id)
+    ann.post(url, {**ann_form, "status": "passed"})
+    response = bob.post(url, {**bob_form, "status": "flagged"})
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert f'<span class="mono" id="conversation-id">{conversation_id}</span>' in html
+    assert 'Yours: <span class="value">Flagged</span>' in html
+    assert 'Current: <span class="value">Passed</span>' in html
+    assert PanelForm(html).data["status"] == "flagged"
+    assert Review.objects.get().status == "passed"
+
+
+def test_saving_again_after_a_conflict_replaces_the_current_value(make_user, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    url = f"/conversations/{conversation_id}/review"
+    (ann, ann_form), (bob, bob_form) = both_open(make_user, conversation_id)
+    ann.post(url, {**ann_form, "tags": "billing"}, headers=HTMX)
+    refused = bob.post(url, {**bob_form, "tags": "refund"}, headers=HTMX)
+    response = bob.post(url, PanelForm(refused.content.decode()).data, headers=HTMX)
+    assert response.status_code == 200
+    assert "Saved." in response.content.decode()
+    assert Review.objects.get().tags == ["refund"]
+
+
+def test_sending_the_same_change_twice_is_not_a_conflict(make_user, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    ann = signed_in(make_user, "Reviewer", "ann")
+    form = {**panel(ann, conversation_id), "status": "flagged", "notes": "line one\r\nline two"}
+    for _ in range(2):
+        response = ann.post(f"/conversations/{conversation_id}/review", form, headers=HTMX)
+        assert response.status_code == 200
+    assert Review.objects.get().notes == "line one\nline two"
+    assert ReviewChange.objects.count() == 2
+
+
+def test_a_lead_cannot_assign_someone_without_a_review_role(as_role, emulator, make_user):
+    make_user(None, username="outsider")
+    conversation_id = emulator.conversation_ids()[0]
+    response = as_role("Lead").post(
+        f"/conversations/{conversation_id}/review", {"assignee": "outsider"}, headers=HTMX
+    )
+    assert response.status_code == 400
+    assert "Only people with a review role can be assigned." in response.content.decode()
+    assert not Review.objects.exists()
+
+
+def test_a_user_given_the_review_permission_directly_can_be_assigned(as_role, emulator, make_user):
+    direct = make_user(None, username="direct")
+    direct.user_permissions.add(Permission.objects.get(codename="review_conversation"))
+    make_user(None, username="outsider")
+    conversation_id = emulator.conversation_ids()[0]
+    html = as_role("Lead").get(f"/conversations/{conversation_id}/").content.decode()
+    assert '<option value="direct">direct</option>' in html
+    assert "outsider" not in html
+
+
+def test_someone_assigned_before_losing_the_review_role_stays_assigned_while_others_edit(
+    make_user, emulator
+):
+    conversation_id = emulator.conversation_ids()[0]
+    rita = make_user("Reviewer", username="rita")
+    review(conversation_id, assignee=rita)
+    rita.groups.clear()
+    lee = signed_in(make_user, "Lead", "lee")
+    form = panel(lee, conversation_id)
+    assert form["assignee"] == "rita"
+    response = lee.post(
+        f"/conversations/{conversation_id}/review", {**form, "notes": "Checked"}, headers=HTMX
+    )
+    assert "Saved." in response.content.decode()
+    saved = Review.objects.get()
+    assert (saved.assignee, saved.notes) == (rita, "Checked")
+
+
+def test_a_review_of_a_deleted_conversation_is_refused_and_writes_nothing(as_role, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    AuditRecord.objects.create(conversation_id=conversation_id, outcome="deleted", username="x")
+    response = as_role("Reviewer").post(
+        f"/conversations/{conversation_id}/review",
+        {"status": "flagged", "tags": "pci", "notes": "card number read out"},
+        headers=HTMX,
+    )
+    assert response.status_code == 410
+    assert "This conversation was deleted; nothing was saved." in response.content.decode()
+    assert not Review.objects.exists()
+    assert not ReviewChange.objects.exists()
+
+
+def test_without_javascript_a_review_of_a_deleted_conversation_says_nothing_was_saved(
+    as_role, emulator
+):
+    conversation_id = emulator.conversation_ids()[0]
+    AuditRecord.objects.create(conversation_id=conversation_id, outcome="deleted", username="x")
+    response = as_role("Reviewer").post(
+        f"/conversations/{conversation_id}/review", {"status": "flagged"}
+    )
+    assert response.status_code == 410
+    assert "This conversation was deleted; nothing was saved." in response.content.decode()
+    assert not Review.objects.exists()
+
+
+def test_saving_a_review_refuses_a_deleted_conversation_whose_row_was_left(make_user, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    review(conversation_id, notes="left behind")
+    AuditRecord.objects.create(conversation_id=conversation_id, outcome="deleted", username="x")
+    with pytest.raises(reviews.ConversationGone):
+        reviews.save_review(
+            conversation_id=conversation_id, user=make_user("Reviewer"), notes="written again"
+        )
+    assert Review.objects.get().notes == "left behind"
+    assert not ReviewChange.objects.exists()
+
+
+def test_a_review_of_a_conversation_the_platform_does_not_know_is_refused(as_role, emulator):
+    response = as_role("Reviewer").post(
+        "/conversations/conv_never_existed/review", {"status": "passed"}, headers=HTMX
+    )
+    assert response.status_code == 404
+    assert "The platform has no such conversation; nothing was saved." in (
+        response.content.decode()
+    )
+    assert not Review.objects.exists()
+
+
+def test_a_conversation_with_a_review_is_not_looked_up_on_the_platform_again(as_role, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    review(conversation_id, status="flagged")
+    as_role("Reviewer").post(f"/conversations/{conversation_id}/review", {"status": "passed"})
+    assert Review.objects.get().status == "passed"
+    assert emulator.calls == []
+
+
+def test_a_review_of_a_conversation_whose_deletion_outcome_is_unknown_writes_nothing(
+    as_role, emulator
+):
+    conversation_id = emulator.conversation_ids()[0]
+    AuditRecord.objects.create(
+        conversation_id=conversation_id, username="ann", reason="x", outcome="attempted"
+    )
+    response = as_role("Reviewer").post(
+        f"/conversations/{conversation_id}/review", {"status": "passed", "notes": "card 4111"}
+    )
+    assert response.status_code in (404, 410)
+    assert not Review.objects.filter(conversation_id=conversation_id).exists()

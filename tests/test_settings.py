@@ -44,6 +44,7 @@ def test_the_defaults_start():
         ("TIME_ZONE", "Mars/Olympus"),
         ("DATABASE_URL", "nosuchdb://x"),
         ("XUNA_API_KEY_HEADER", "bad header"),
+        ("XUNA_AUDIO_HOSTS", "https://cdn.example"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name, value):

@@ -68,5 +68,5 @@ def get_item(mapping, key):
 
 @register.filter
 def failed_ids(results):
-    """The ids whose deletion failed, from (id, Deletion) pairs, to offer a retry."""
-    return [conversation_id for conversation_id, result in results if result.outcome == "failed"]
+    """The ids not known to be deleted, from deletion results, to offer another try."""
+    return [result.conversation_id for result in results if not result.done]

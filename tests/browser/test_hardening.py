@@ -2,10 +2,12 @@
 nothing of a conversation stays in the browser's storage, and hostile content keeps the layout.
 """
 
+import contextlib
 import re
 import time
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.security import hostile
@@ -204,3 +206,45 @@ def test_hostile_content_is_inert_and_the_page_keeps_its_layout(login, live_serv
     count = page.locator(".turn").count()
     page.goto(f"{live_server.url}/conversations/{twin_id}/")
     assert page.locator(".turn").count() == count
+
+
+def test_a_hostile_recording_runs_no_script_whether_opened_or_loaded_as_one(
+    login, live_server, emulator
+):
+    # The platform serves a recording as a page that loads a second recording as its script
+    # (a browser reads "audio/wav, text/html" as text/html); the site's policy would allow
+    # that script, since it comes from our own origin.
+    conversation_id = first_with_audio(emulator)
+    audio = f"{live_server.url}/conversations/{conversation_id}/audio"
+    script = "document.title = 'pwned'; fetch('/pwned');"
+    page = login("Reviewer")
+    requested = []
+    page.context.on("request", lambda request: requested.append(request.url))
+
+    emulator.set_fault(
+        "audio",
+        "body",
+        times=1,
+        content_type="audio/wav, text/html",
+        body=f'<title>recording</title><script src="{audio}?as=script"></script>',
+    )
+    emulator.set_fault(
+        "audio", "body", times=1, content_type="audio/wav, text/javascript", body=script
+    )
+    with contextlib.suppress(PlaywrightError):  # a file to download is not a page
+        page.goto(audio)
+    page.wait_for_timeout(300)
+    assert "pwned" not in page.title()
+
+    # The same script loaded from one of our pages, as an injected <script src> would.
+    emulator.clear_faults()
+    emulator.set_fault("audio", "body", content_type="audio/wav, text/javascript", body=script)
+    page.goto(f"{live_server.url}/")
+    page.evaluate(
+        "src => new Promise(done => { const s = document.createElement('script');"
+        " s.src = src; s.onload = s.onerror = done; document.head.append(s); })",
+        audio,
+    )
+    page.wait_for_timeout(300)
+    assert "pwned" not in page.title()
+    assert not [url for url in requested if url.endswith("/pwned")]

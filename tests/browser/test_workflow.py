@@ -1,9 +1,11 @@
-"""The QA workflow in a real browser: review with the keyboard, bulk delete with a failure."""
+"""The QA workflow in a real browser: review with the keyboard, two people on one review,
+bulk delete with a failure."""
 
 import pytest
 from playwright.sync_api import expect
 
 from conversations.models import AuditRecord, Review
+from tests.browser.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +43,8 @@ def test_an_admin_bulk_deletes_and_the_failed_item_stays_selected(login, emulato
     emulator.set_fault("delete", "500", times=1)
     dialog.get_by_label("Reason").fill("customer asked")
     dialog.get_by_role("button", name="Delete 3 permanently").dblclick()
-    expect(dialog.locator(".bulk-summary")).to_contain_text("2 deleted, 0 already gone, 1 failed.")
+    summary = "2 deleted, 0 already gone, 1 not deleted."
+    expect(dialog.locator(".bulk-summary")).to_contain_text(summary)
 
     failed = ids[0]
     expect(page.locator(f"#row-{failed} input[name=ids]")).to_be_checked()
@@ -50,3 +53,68 @@ def test_an_admin_bulk_deletes_and_the_failed_item_stays_selected(login, emulato
     assert emulator.conversation_ids()[0] == failed
     assert AuditRecord.objects.filter(outcome="deleted").count() == 2
     assert AuditRecord.objects.filter(outcome="failed", conversation_id=failed).count() == 1
+
+
+@pytest.fixture
+def open_as(browser, live_server):
+    """A browser of its own for each person, signed in and on the given path."""
+    contexts = []
+
+    def open_page(user, path):
+        contexts.append(browser.new_context(viewport={"width": 1280, "height": 900}))
+        page = contexts[-1].new_page()
+        page.goto(f"{live_server.url}/login/")
+        page.get_by_label("Username").fill(user.username)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{live_server.url}/")
+        page.goto(f"{live_server.url}{path}")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def test_two_people_on_one_review_never_erase_each_others_work(open_as, make_user, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    path = f"/conversations/{conversation_id}/"
+    rita = make_user("Reviewer", username="rita")
+    ann = open_as(rita, path)
+    lee = open_as(make_user("Lead", username="lee"), path)
+
+    # Rita flags it with a tag and a note; Lee, on the page he already had, only assigns it.
+    ann_panel, lee_panel = ann.locator("#review-panel"), lee.locator("#review-panel")
+    ann_panel.get_by_label("Flagged").check()
+    ann_panel.get_by_label("Tags").fill("refund")
+    ann_panel.get_by_label("Notes").fill("Agent misquoted\nthe refund policy")
+    ann_panel.get_by_role("button", name="Save", exact=True).click()
+    expect(ann_panel.locator("[role=status]")).to_have_text("Saved.")
+    lee_panel.get_by_label("Assignee").select_option("rita")
+    lee_panel.get_by_role("button", name="Save", exact=True).click()
+    expect(lee_panel.locator("[role=status]")).to_have_text("Saved.")
+    saved = Review.objects.get(conversation_id=conversation_id)
+    assert (saved.status, saved.tags, saved.notes, saved.assignee) == (
+        "flagged",
+        ["refund"],
+        "Agent misquoted\nthe refund policy",
+        rita,
+    )
+
+    # Rita changes her note; Lee, whose page still shows the old one, writes another.
+    ann_panel.get_by_label("Notes").fill("Escalated to billing")
+    ann_panel.get_by_role("button", name="Save", exact=True).click()
+    expect(ann_panel.locator("[role=status]")).to_have_text("Saved.")
+    lee_panel.get_by_label("Notes").fill("Refund was promised")
+    lee_panel.get_by_role("button", name="Save", exact=True).click()
+    alert = lee_panel.get_by_role("alert")
+    expect(alert).to_contain_text("someone else changed this review")
+    expect(alert).to_contain_text("Yours: Refund was promised")
+    expect(alert).to_contain_text("Current: Escalated to billing")
+    expect(lee_panel.get_by_label("Notes")).to_have_value("Refund was promised")
+    assert Review.objects.get(conversation_id=conversation_id).notes == "Escalated to billing"
+
+    # Having seen both, Lee saves his again.
+    lee_panel.get_by_role("button", name="Save", exact=True).click()
+    expect(lee_panel.locator("[role=status]")).to_have_text("Saved.")
+    assert Review.objects.get(conversation_id=conversation_id).notes == "Refund was promised"

@@ -168,8 +168,9 @@ class Cluster:
         assert url, f"the emulator did not start: {line!r}"
         return url.rstrip("/")
 
-    def start_instance(self, name, redis_url):
-        port = free_port()
+    def start_instance(self, name, redis_url, *, port=None, **env):
+        """Start gunicorn as `name` (on a free port unless given); returns its base URL."""
+        port = port or free_port()
         self.spawn(
             name,
             [PYTHON, "-m", "gunicorn", "-c", "gunicorn.conf.py", "dashboard.wsgi"],
@@ -179,6 +180,7 @@ class Cluster:
                 REDIS_URL=redis_url,
                 WEB_CONCURRENCY="2",
                 GUNICORN_THREADS="4",
+                **env,
             ),
         )
         base = f"http://127.0.0.1:{port}"
@@ -189,13 +191,23 @@ class Cluster:
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     return base
-            except requests.ConnectionError:
+            # A timeout too: a socket that another process holds open but no longer serves.
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
         raise AssertionError(f"instance {name} did not start:\n{self.log(name)}")
 
     def log(self, name):
         return self.logs[name].read_text(errors="replace")
+
+    def kill_master(self, name):
+        """SIGKILL the gunicorn master of `name` alone, as a crash or the OOM killer would.
+
+        Its workers are left to themselves; stop() still ends whatever is left of its group.
+        """
+        process = self.processes[name]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
 
     # Stop
 

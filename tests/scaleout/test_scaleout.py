@@ -4,7 +4,11 @@ The `cluster` fixture (conftest.py) gives a fresh database, one emulator, instan
 B and a session logged in on A. The last test stops it all and proves nothing is left.
 """
 
+import contextlib
 import re
+import threading
+import time
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -110,6 +114,50 @@ def test_b_keeps_serving_pages_when_its_redis_connection_is_cut(cluster, deletio
     assert "Cache unavailable" in log
     assert "Traceback" not in log
     assert '" 500 ' not in log
+
+
+def test_an_instance_whose_master_was_killed_can_be_restarted_on_its_port_at_once(cluster):
+    # A request in flight, waiting on a platform that hangs: a worker that outlived its master
+    # would keep the port open until that request ends.
+    base = cluster.start_instance("c", cluster.redis_url, XUNA_API_TIMEOUT="30")
+    emulator = f"{cluster.emulator_url}/_emulator"
+    hang = {"endpoint": "get", "kind": "hang", "seconds": 30, "times": 1}
+    requests.post(f"{emulator}/faults", json=hang, timeout=10).raise_for_status()
+    waiting = threading.Thread(target=visit, args=(cluster, f"{base}/conversations/conv_waiting/"))
+    waiting.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(call["path"].endswith("/conv_waiting") for call in calls(emulator)):
+            assert time.monotonic() < deadline, "the request never reached the platform"
+            time.sleep(0.1)
+        cluster.kill_master("c")
+        time.sleep(1)  # a process manager's restart delay
+        started = time.monotonic()
+        restarted = cluster.start_instance("c-restarted", cluster.redis_url, port=port_of(base))
+        assert restarted == base
+        assert time.monotonic() - started < 5
+        # Every connection reaches the new instance: none waits at a socket that is never served.
+        for _ in range(20):
+            assert requests.get(f"{restarted}/healthz", timeout=5).status_code == 200
+        assert cluster.on_a.get(f"{restarted}/", timeout=10).status_code == 200
+    finally:
+        requests.delete(f"{emulator}/faults", timeout=10)
+        waiting.join(timeout=40)
+    assert "Connection in use" not in cluster.log("c-restarted")
+
+
+def visit(cluster, url):
+    """GET `url` with the session logged in on A; the answer, or an error, does not matter."""
+    with contextlib.suppress(requests.RequestException):
+        visitor(cluster.on_a.cookies).get(url, timeout=40)
+
+
+def calls(emulator):
+    return requests.get(f"{emulator}/calls", timeout=10).json()["calls"]
+
+
+def port_of(base):
+    return urlsplit(base).port
 
 
 def test_stopping_the_cluster_leaves_nothing_running(cluster):

@@ -80,3 +80,61 @@ def add_pair(emulator, name="hostile"):
         audio = f"{emulator.url}/v1/convai/conversations/{conversation_id}/audio"
         emulator.add_conversation(build(conversation_id, audio))
     return ids
+
+
+# Dates at the ends of what Python's datetime holds, each with a viewer's zone that would
+# carry it past that end, and data nested hundreds of levels deep (issue 11).
+LAST_SECOND = "9999-12-31T23:59:59Z"
+FIRST_SECOND = "0001-01-01T00:00:00Z"
+# The list filtered to this agent shows only the conversations planted here.
+AGENT_ID = "agent_extreme"
+EXTREME_TIMES = {
+    "last_second": ({"start_time": LAST_SECOND}, "Asia/Tokyo"),
+    "last_second_in_unix_seconds": ({"start_time_unix_secs": 253_402_300_799}, "Asia/Tokyo"),
+    "first_second": ({"start_time": FIRST_SECOND}, "America/New_York"),
+    "last_second_as_the_end": (
+        {"start_time": "2024-01-01T00:00:00Z", "end_time": LAST_SECOND},
+        "Asia/Tokyo",
+    ),
+    "an_end_a_year_after_the_last_start": (
+        {"start_time": "9998-12-31T23:59:59Z", "duration": 365 * 86400 - 1},
+        "Asia/Tokyo",
+    ),
+}
+
+
+def dated(conversation_id, metadata):
+    """A plain conversation with the given metadata, of an agent of its own kind (AGENT_ID)."""
+    return {
+        "conversation_id": conversation_id,
+        "agent_id": AGENT_ID,
+        "status": "done",
+        "call_successful": "success",
+        "metadata": metadata,
+        "transcript": [{"speaker": "agent", "text": "Hello.", "timestamp": 0}],
+    }
+
+
+def nested(levels, leaf="the bottom"):
+    """Objects and lists in turn, `levels` deep: 700 levels are about 3 KB of JSON."""
+    value = leaf
+    for level in range(levels):
+        value = [value] if level % 2 else {"deeper": value}
+    return value
+
+
+def deep(conversation_id, levels=700):
+    """A conversation with a deeply nested value in each place that takes free-form JSON.
+
+    Every field the reader knows is otherwise readable, so nothing else keeps it out of the
+    cache, whose pickling recurses once or more per level.
+    """
+    value = nested(levels)
+    raw = dated(conversation_id, {"start_time": datetime.now(UTC).isoformat(), "extra": value})
+    raw["collected_data"] = {
+        "with_a_rationale": {"value": value, "rationale": "nested"},
+        "bare": value,
+        "in_a_list": [value],
+    }
+    raw["unknown_field"] = value
+    return raw

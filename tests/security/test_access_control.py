@@ -79,8 +79,9 @@ ACCESS = {
     "conversations:review": Row(
         {"conversation_id": CONVERSATION}, POST=VIEWERS, data={"status": "passed"}
     ),
+    # Setting the status of a selection is a lead's call (a reviewer judges from the page).
     "conversations:bulk": Row(
-        POST=VIEWERS, data={"ids": CONVERSATION, "action": "status", "status": "passed"}
+        POST=LEADS, data={"ids": CONVERSATION, "action": "status", "status": "passed"}
     ),
     "conversations:bulk_delete": Row(POST=ADMINS, data={"ids": CONVERSATION}),
     "conversations:export": Row(GET=LEADS, query="format=csv"),

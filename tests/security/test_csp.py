@@ -3,7 +3,7 @@
 Every URL pattern's answers carry the policy (tests/security/test_access_control.py checks
 each of them); this file checks what the policy says, the answers no URL pattern produces
 (errors, the lockout page), that no page holds code the policy would block, and that pages
-with a conversation's content are never stored.
+with a conversation's content, or anything else a signed-in user is shown, are never stored.
 """
 
 import json
@@ -160,3 +160,32 @@ def test_agent_credentials_are_never_stored(as_role, emulator, endpoint):
     response = as_role("Admin").get(f"/agents/{emulator.agents[0][0]}/{endpoint}")
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
+
+
+SIGNED_IN_PAGES = {
+    "the list": ("GET", "/", {}),
+    "the audit log": ("GET", "/audit/", {}),
+    "the audit log as CSV": ("GET", "/audit/?format=csv", {}),
+    "the delete page": ("GET", "/conversations/{id}/delete", {}),
+    "a review fragment": ("POST", "/conversations/{id}/review", {"HX-Request": "true"}),
+}
+
+
+@pytest.mark.parametrize("page", SIGNED_IN_PAGES.values(), ids=SIGNED_IN_PAGES.keys())
+def test_what_a_signed_in_user_is_shown_is_never_stored(as_role, emulator, page):
+    method, path, headers = page
+    path = path.format(id=emulator.conversation_ids()[0])
+    data = {"status": "flagged", "tags": "billing"} if method == "POST" else None
+    response = send(as_role("Admin"), method, path, data=data, headers=headers)
+    if response.streaming:
+        b"".join(response.streaming_content)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_static_files_keep_their_long_caching_for_a_signed_in_user(as_role, emulator):
+    response = as_role("Admin").get("/static/app.js")
+    b"".join(response.streaming_content)
+    assert response.status_code == 200
+    assert "no-store" not in response["Cache-Control"]
+    assert "max-age=" in response["Cache-Control"]

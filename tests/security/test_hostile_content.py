@@ -1,7 +1,10 @@
 """Whatever the platform sends is shown as inert text, and the page keeps its shape."""
 
+from urllib.parse import quote
+
 import pytest
 
+from conversations.models import AuditRecord
 from tests.security import hostile
 from tests.security.markup import Page, inline_code
 from tests.security.tally import COUNTS, send
@@ -96,3 +99,50 @@ def test_a_five_megabyte_transcript_is_shown_whole(as_role, emulator):
     assert html.count('<li class="turn') == 2_000
     assert "<script>alert" not in html
     assert html.rstrip().endswith("</html>")
+
+
+def every_page_of(user, emulator, build):
+    """Plant two copies of a conversation and ask each page that shows or deletes one.
+
+    No page may answer 500, and each deletion is audited. Returns {page: status}; the first
+    copy is deleted through its own page, the second in bulk.
+    """
+    shown, bulk = "conv_extreme", "conv_extreme_bulk"
+    for conversation_id in (shown, bulk):
+        emulator.add_conversation(build(conversation_id))
+    COUNTS["hostile"] += 1
+    detail = f"/conversations/{shown}/"
+    responses = {
+        "list": send(user, "GET", f"/?agent={hostile.AGENT_ID}"),
+        "detail": send(user, "GET", detail),
+        "delete page": send(user, "GET", f"{detail}delete"),
+        "delete dialog": send(user, "GET", f"{detail}delete", headers={"HX-Request": "true"}),
+        "delete": send(user, "POST", f"{detail}delete", data={"reason": "hostile data"}),
+        "bulk delete": send(
+            user, "POST", "/bulk/delete", data={"ids": [bulk], "reason": "hostile data"}
+        ),
+    }
+    statuses = {page: response.status_code for page, response in responses.items()}
+    assert 500 not in statuses.values(), statuses
+    assert f"row-{shown}" in responses["list"].content.decode()
+    assert AuditRecord.objects.filter(conversation_id=shown).exists()
+    assert AuditRecord.objects.filter(conversation_id=bulk).exists()
+    return statuses
+
+
+@pytest.mark.parametrize("name", sorted(hostile.EXTREME_TIMES))
+def test_a_date_no_time_zone_can_show_breaks_no_page_and_its_deletion_is_audited(
+    as_role, emulator, name
+):
+    metadata, zone = hostile.EXTREME_TIMES[name]
+    admin = as_role("Admin")
+    admin.cookies["tz"] = quote(zone, safe="")
+    statuses = every_page_of(admin, emulator, lambda cid: hostile.dated(cid, metadata))
+    assert statuses["list"] == statuses["detail"] == statuses["delete dialog"] == 200
+
+
+def test_data_nested_hundreds_of_levels_deep_breaks_no_page_and_its_deletion_is_audited(
+    as_role, emulator
+):
+    statuses = every_page_of(as_role("Admin"), emulator, hostile.deep)
+    assert statuses["list"] == statuses["detail"] == statuses["delete dialog"] == 200

@@ -143,8 +143,11 @@ def test_the_key_appears_nowhere_in_a_whole_session_of_pages_faults_and_deletes(
 
 
 def test_a_recording_on_another_https_host_is_fetched_without_the_key(
-    as_role, emulator, logs, tls_trap, localhost_certificate
+    as_role, emulator, logs, tls_trap, localhost_certificate, settings, monkeypatch
 ):
+    # The test host stands for a listed CDN on the internet; loopback is otherwise refused.
+    settings.XUNA_AUDIO_HOSTS = ["localhost"]
+    monkeypatch.setattr(platform_client, "_is_public_address", lambda address: True)
     raw = emulator.raw(emulator.conversation_ids()[0])
     emulator.add_conversation(
         raw | {"conversation_id": "conv_cdn", "audio": f"{tls_trap.url}/recording.wav"}
