@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+LIST_PATH = "/v1/convai/conversations"  # the platform's list; a conversation is below it
 PYTHON = sys.executable
 USERNAME = "bench-reviewer"
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')

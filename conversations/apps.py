@@ -8,6 +8,6 @@ class ConversationsConfig(AppConfig):
     def ready(self):
         from django.contrib.auth.signals import user_logged_in
 
-        from conversations.middleware import forget_login_failures
+        from conversations.login import forget_login_failures
 
         user_logged_in.connect(forget_login_failures, dispatch_uid="forget_login_failures")

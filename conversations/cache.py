@@ -1,146 +1,124 @@
-"""A Redis cache that the dashboard survives losing.
+"""The platform-response cache: list pages and conversations, briefly (docs/performance.md).
 
-The cache only saves work: every page can be built without it. So when Redis cannot be
-reached, each operation here answers as if the cache were empty (get returns the default,
-set and delete do nothing) instead of raising, and the outage is logged once when it
-starts and once when it ends, not on every call. After a failure Redis is left alone for
-RETRY_AFTER seconds, so an unreachable host (where a connect waits for its timeout rather
-than being refused) costs one timeout every few seconds per process, not one per call.
-
-Selected by REDIS_URL in dashboard/settings.py; see docs/deploy.md.
+Django's cache holds the parsed dataclasses for XUNA_CACHE_LIST_SECONDS and
+XUNA_CACHE_CONVERSATION_SECONDS, and a deletion through the dashboard drops them at once
+(`forget_conversation`). Which backend holds them is settings' CACHES (memory, or Redis
+through conversations/cache_backend.py).
 """
 
-import logging
-import threading
+import dataclasses
+import hashlib
+import json
 import time
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from django.core.cache.backends.redis import RedisCache
-from redis.exceptions import RedisError
+from django.conf import settings
+from django.core.cache import cache
 
-log = logging.getLogger(__name__)
+from conversations.reader import (
+    CollectedValue,
+    Conversation,
+    ConversationPage,
+    EvaluationResult,
+    Turn,
+)
+from conversations.transport import read_config
 
-RETRY_AFTER = 2.0
+# Keys are per workspace and per call, never per user: every role that may call
+# list_conversations or get_conversation sees the same workspace data, and each view checks
+# the user's permission before it calls the client. The workspace is a fingerprint of the
+# base URL and a SHA-256 of the key, so the key itself is never part of a cache key.
+# The schema is part of each key, so that after an upgrade that changes these dataclasses no
+# process unpickles an entry that an older version stored in a shared cache.
+CACHE_PREFIX = "xuna"
+_SCHEMA = hashlib.sha256(
+    repr(
+        [
+            [(f.name, str(f.type)) for f in dataclasses.fields(cls)]
+            for cls in (Turn, EvaluationResult, CollectedValue, Conversation, ConversationPage)
+        ]
+    ).encode()
+).hexdigest()[:8]
 
 
-class _Outage:
-    """Whether one Redis server is failing, shared by every thread of the process.
+def cached_list_page(params, load):
+    """The list page that `load()` reads with these query `params`, kept for a while.
 
-    Django builds a cache backend per thread, so this state lives outside the backend:
-    otherwise each of a worker's threads would log the same outage again.
+    The list generation is part of its key: a deletion moves every list page to new keys at
+    once.
     """
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.failing = False
-        self.failed_at = 0.0
-        self.misses = 0
-
-    def should_skip(self, retry_after):
-        return self.failing and time.monotonic() - self.failed_at < retry_after
-
-    def failed(self, server, exc):
-        with self.lock:
-            self.failed_at = time.monotonic()
-            self.misses += 1
-            if self.failing:
-                return
-            self.failing = True
-        # The exception's class and the server's address only: a message may hold a password.
-        log.warning(
-            "Cache unavailable (%s at %s): serving pages without it until it is back",
-            type(exc).__name__,
-            server,
-        )
-
-    def succeeded(self, server):
-        if not self.failing:
-            return
-        with self.lock:
-            if not self.failing:
-                return
-            self.failing, misses, self.misses = False, self.misses, 0
-        log.warning("Cache available again at %s after %d missed operations", server, misses)
-
-    def skipped(self):
-        with self.lock:
-            self.misses += 1
+    key = None
+    if settings.XUNA_CACHE:
+        workspace = _workspace()
+        digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:32]
+        key = _key(workspace, "list", f"{_list_generation(workspace)}:{digest}")
+    return cached(key, settings.XUNA_CACHE_LIST_SECONDS, load)
 
 
-_outages = {}
-_outages_lock = threading.Lock()
+def cached_conversation(conversation_id, load):
+    """The conversation that `load()` reads, kept for a while."""
+    key = None
+    if settings.XUNA_CACHE:
+        key = _key(_workspace(), "conversation", conversation_id)
+    return cached(key, settings.XUNA_CACHE_CONVERSATION_SECONDS, load)
 
 
-def _outage_for(server):
-    with _outages_lock:
-        return _outages.setdefault(server, _Outage())
+def cached(key, seconds, load):
+    """`load()`, or what it returned within the last `seconds`; with no key, always load().
+
+    The parsed dataclasses are stored: reading one back is several times cheaper than
+    parsing the platform's JSON again (docs/performance.md). An answer the reader could not
+    fully read is not stored: it may be a passing fault of the platform, and kept it would
+    be served for the whole lifetime after the platform recovered.
+    """
+    if key is None:
+        return load()
+    value = cache.get(key)
+    if value is None:
+        value = load()
+        if _fully_read(value):
+            cache.set(key, value, seconds)
+    return value
 
 
-class TolerantRedisCache(RedisCache):
-    """Django's Redis cache, with Redis errors turned into cache misses (see the module)."""
-
-    retry_after = RETRY_AFTER
-
-    def __init__(self, server, params):
-        super().__init__(server, params)
-        # For logs: the host and port, never the password a URL may carry.
-        self._server_label = _address(self._servers[0])
-        self._outage = _outage_for(self._servers[0])
-
-    def _attempt(self, fallback, operation, *args):
-        if self._outage.should_skip(self.retry_after):
-            self._outage.skipped()
-            return fallback
-        try:
-            result = operation(*args)
-        except RedisError as exc:
-            self._outage.failed(self._server_label, exc)
-            return fallback
-        self._outage.succeeded(self._server_label)
-        return result
-
-    def get(self, key, default=None, version=None):
-        return self._attempt(default, super().get, key, default, version)
-
-    def set(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        self._attempt(None, super().set, key, value, timeout, version)
-
-    def add(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
-        # Reported as stored: code that uses add() as a lock then does the work itself
-        # instead of waiting for a holder that does not exist.
-        return self._attempt(True, super().add, key, value, timeout, version)
-
-    def touch(self, key, timeout=DEFAULT_TIMEOUT, version=None):
-        return self._attempt(False, super().touch, key, timeout, version)
-
-    def delete(self, key, version=None):
-        return self._attempt(False, super().delete, key, version)
-
-    def get_many(self, keys, version=None):
-        return self._attempt({}, super().get_many, keys, version)
-
-    def has_key(self, key, version=None):
-        return self._attempt(False, super().has_key, key, version)
-
-    def incr(self, key, delta=1, version=None):
-        result = self._attempt(None, super().incr, key, delta, version)
-        if result is None:
-            # What incr() does for a missing key, which callers already handle.
-            raise ValueError(f"Key '{key}' not found (the cache is unavailable).")
-        return result
-
-    def set_many(self, data, timeout=DEFAULT_TIMEOUT, version=None):
-        # The keys that were not stored: all of them.
-        return self._attempt(list(data), super().set_many, data, timeout, version)
-
-    def delete_many(self, keys, version=None):
-        self._attempt(None, super().delete_many, keys, version)
-
-    def clear(self):
-        return self._attempt(False, super().clear)
+def _fully_read(value):
+    """Whether a Conversation, or a ConversationPage and each of its items, has no problems."""
+    if isinstance(value, ConversationPage):
+        return not value.problems and not any(item.problems for item in value.items)
+    return not value.problems
 
 
-def _address(url):
-    """`host:port/db` of a redis:// URL, without the credentials it may carry."""
-    rest = url.split("://", 1)[-1].split("?", 1)[0]
-    return rest.rsplit("@", 1)[-1]
+def _workspace():
+    config = read_config()
+    key_digest = hashlib.sha256(config.key.encode()).hexdigest()
+    return hashlib.sha256(f"{config.base_url}\n{key_digest}".encode()).hexdigest()[:32]
+
+
+def _key(workspace, kind, name):
+    return f"{CACHE_PREFIX}:{_SCHEMA}:{workspace}:{kind}:{name}"
+
+
+def _list_generation(workspace):
+    key = _key(workspace, "list-generation", "")
+    generation = cache.get(key)
+    if generation is None:
+        # A counter that is missing (new, or evicted) starts from the clock, never from a
+        # value that older list entries may still be stored under.
+        cache.add(key, time.time_ns(), None)
+        generation = cache.get(key, 0)
+    return generation
+
+
+def forget_conversation(conversation_id):
+    """Drop a conversation's entry and move every list page of its workspace to new keys.
+
+    Done even with the cache off here: another process sharing the cache may have it on.
+    Other workers' own memory caches are not reached; the views hide conversations that the
+    audit log records as deleted, which covers them and a fetch that was already under way.
+    """
+    workspace = _workspace()
+    cache.delete(_key(workspace, "conversation", conversation_id))
+    generation_key = _key(workspace, "list-generation", "")
+    try:
+        cache.incr(generation_key)
+    except ValueError:
+        cache.set(generation_key, time.time_ns(), None)

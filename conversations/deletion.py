@@ -27,7 +27,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from conversations import client, reviews
-from conversations.middleware import error_for
+from conversations.errors import error_for
 from conversations.models import AuditRecord
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,12 @@ REFUSALS = (client.RateLimited, client.AuthenticationFailed, client.RequestRefus
 # without a record, so a scripted loop cannot flood the audit log.
 DENIALS_PER_WINDOW = 10
 DENIAL_WINDOW_SECONDS = 600
+# Our script's patience with a conversation of a bulk deletion that the platform rate
+# limits: how many tries at most, and the longest wait between two, in seconds. The server
+# renders them into the bulk form (_bulk_delete_form.html) for app.js; without JavaScript
+# nobody waits: a rate limit ends the request, and the page offers the rest again.
+BULK_TRIES = 6
+BULK_WAIT_MAX = 10
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +122,12 @@ def delete_conversation(*, user, conversation_id, reason):
             Outcome.ALREADY_GONE,
             f"Conversation {conversation_id} was already deleted; the audit log has the record.",
         )
-    record = _Recorder(user=user, conversation_id=conversation_id, reason=reason)
+    return _delete(_Recorder(user=user, conversation_id=conversation_id, reason=reason))
+
+
+def _delete(record):
+    """Look the conversation up, record the attempt, ask the platform, record the outcome."""
+    conversation_id = record.conversation_id
     try:
         conversation = client.get_conversation(conversation_id)
     except client.ConversationNotFound:

@@ -3,11 +3,14 @@
 The list endpoint carries summaries only, so each exported conversation is fetched once for
 its evaluation results and collected data. Rows are produced one at a time: memory does
 not grow with the size of the export. Each export keeps several platform calls going, so
-only a few run at once (`slot_take`).
+only a few run at once (`slot_take`). Each is recorded in the audit log when it ends, and
+reports its progress to the list page, which polls for it (`start`).
 """
 
 import csv
 import json
+import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -15,6 +18,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 from conversations import client, reviews
+from conversations.models import AuditRecord
+
+log = logging.getLogger(__name__)
+
+FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
 COLUMNS = [
     "conversation_id",
@@ -95,10 +103,15 @@ class Line:
 
 
 def as_csv(records):
+    return csv_lines(COLUMNS, ([record[name] for name in COLUMNS] for record in records))
+
+
+def csv_lines(columns, rows):
+    """The header, then each row (its values in the columns' order) as a CSV line."""
     writer = csv.writer(Line())
-    yield writer.writerow(COLUMNS)
-    for record in records:
-        yield writer.writerow([csv_cell(record[name]) for name in COLUMNS])
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([csv_cell(value) for value in row])
 
 
 def csv_cell(value):
@@ -125,6 +138,79 @@ def starts_a_formula(text):
     first character that is not blank counts too; a tab or CR is a trigger in itself.
     """
     return text[:1] in FORMULA_STARTS or text.lstrip()[:1] in FORMULA_STARTS
+
+
+def start(*, user, review_filter, fmt, progress_token=""):
+    """The lines of an export, audited, holding a place among the running exports.
+
+    Raises ExportsBusy when there is no place; the list page, if it polls for this export's
+    progress, is told why at once.
+    """
+    key = progress_key(user, progress_token)
+    records = export_rows(review_filter, user)
+    lines = as_csv(records) if fmt == "csv" else as_jsonl(records)
+    try:
+        return slot_take(user=user, lines=audited(lines, user, review_filter, fmt, key))
+    except ExportsBusy as exc:
+        if key:
+            progress_report(key, rows=0, problem=str(exc))
+        raise
+
+
+def audited(lines, user, review_filter, fmt, key):
+    """Stream the export, report progress every 50 lines, and record it when it ends."""
+    header = 1 if fmt == "csv" else 0
+    lines_out, problem = 0, "stopped before the end"
+    try:
+        for line in lines:
+            yield line
+            lines_out += 1
+            if key and lines_out % 50 == 0:
+                progress_report(key, rows=lines_out - header, problem=None)
+        problem = ""
+    except client.XunaError as exc:
+        # The response has started: the file ends here, and the page and the audit say so.
+        log.warning("Export stopped by a platform error: %s", type(exc).__name__)
+        problem = "the platform failed during the export; the file is incomplete"
+    finally:
+        rows = max(lines_out - header, 0)
+        if key:
+            progress_report(key, rows=rows, problem=problem)
+        record_export(user, review_filter, fmt, rows, problem)
+
+
+def record_export(user, review_filter, fmt, rows, problem):
+    """The export's audit record: who, how many rows, with which filter, and how it ended."""
+    filters = review_filter.query_string() or "none"
+    AuditRecord.objects.create(
+        user=user,
+        username=user.get_username(),
+        outcome=AuditRecord.Outcome.EXPORTED,
+        row_count=rows,
+        detail=(f"{fmt}; filter: {filters}" + (f"; {problem}" if problem else ""))[:300],
+    )
+
+
+# The list page names each export's progress with a token of its own (app.js).
+TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
+PROGRESS_SECONDS = 3600
+
+
+def progress_key(user, token):
+    """The cache key of one export's progress; None for a token that is not one."""
+    return f"export-progress:{user.pk}:{token}" if TOKEN_RE.fullmatch(token) else None
+
+
+def progress_report(key, *, rows, problem):
+    """Store an export's progress; `problem` is None while it runs, a sentence or "" at its end."""
+    progress = {"rows": rows, "done": problem is not None}
+    if problem is not None:
+        progress["problem"] = problem
+    cache.set(key, progress, PROGRESS_SECONDS)
+
+
+def progress_read(key):
+    return cache.get(key) or {"rows": 0, "done": False}
 
 
 class ExportsBusy(Exception):

@@ -4,7 +4,7 @@ A module of their own because they are the only views that must answer without a
 and without the dependencies every other view relies on: a load balancer or container
 runtime asks `/healthz` whether the process is up, a deploy or monitor asks `/readyz`
 whether it can serve, and `server_error` must render when the database is the thing that
-failed. See docs/deploy.md.
+failed. See docs/deploy.md. What people see for an error is in conversations/errors.py.
 """
 
 import logging
@@ -16,17 +16,12 @@ import uuid
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.cache import cache
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpResponse, HttpResponseServerError, JsonResponse
-from django.shortcuts import render
-from django.template import loader
-from django.views import defaults
+from django.http import HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
-from conversations import client
-from conversations.views import MAX_SELECTION
+from conversations import client, errors
 
 log = logging.getLogger(__name__)
 
@@ -121,26 +116,6 @@ def check_cache():
         cache.delete(key)
 
 
-def bad_request(request, exception):
-    """handler400: a form too large to read says so (a fragment for htmx); else Django's page.
-
-    Django refuses a form of more than DATA_UPLOAD_MAX_NUMBER_FIELDS fields (TooManyFieldsSent)
-    or DATA_UPLOAD_MAX_MEMORY_SIZE bytes (RequestDataTooBig) before any view runs. The limits
-    stay as they are: they keep one request from making the server parse without bound.
-    """
-    if not isinstance(exception, TooManyFieldsSent | RequestDataTooBig):
-        return defaults.bad_request(request, exception)
-    message = (
-        f"The form sent too much at once to be read: select at most {MAX_SELECTION}"
-        " conversations at a time. Nothing was changed."
-    )
-    if getattr(request, "htmx", False):
-        context = {"message": message, "kind": "error"}
-        return render(request, "conversations/_toast.html", context, status=400)
-    context = {"title": "Too much at once", "hint": message}
-    return render(request, "conversations/error.html", context, status=400)
-
-
 class DatabaseOutage:
     """Whether this process's requests fail for want of the database, since when, how many.
 
@@ -222,10 +197,10 @@ def server_error(request):
     _, exc, _ = sys.exc_info()
     if isinstance(exc, OperationalError | InterfaceError):
         database_outage.failed(exc)
-        response = HttpResponse(loader.get_template("503.html").render(), status=503)
+        response = errors.render_server_error(request, 503)
         response["Retry-After"] = str(DATABASE_RETRY_AFTER)
         # Django's own "Service Unavailable" line with the traceback (django.utils.log) is
         # skipped for a response that says it was logged.
         response._has_been_logged = True
         return response
-    return HttpResponseServerError(loader.get_template("500.html").render())
+    return errors.render_server_error(request, 500)

@@ -103,24 +103,12 @@ def fetch_page(review_filter, user, *, cursor=None, page_size=50):
     """
     rows, searched, problems = [], 0, 0
     size = SCAN_PAGE_SIZE if review_filter.local else page_size
-    while True:
-        page = client.list_conversations(
-            agent_id=review_filter.agent_id, cursor=cursor, page_size=size
-        )
-        gone = AuditRecord.objects.gone_among(c.id for c in page.items)
-        items = [c for c in page.items if c.id not in gone]
-        reviews = reviews_for(c.id for c in items)
+    for page, page_rows in platform_pages(review_filter.agent_id, cursor=cursor, page_size=size):
         searched += len(page.items)
         problems += len(page.problems)
-        rows += [
-            Row(c, reviews.get(c.id))
-            for c in items
-            if not review_filter.local or review_filter.matches(reviews.get(c.id), user)
-        ]
+        rows += [r for r in page_rows if review_filter.matches(r.review, user)]
         cursor = page.next_cursor if page.has_more else None
-        if not review_filter.local or cursor is None:
-            break
-        if len(rows) >= page_size or searched >= MAX_SCAN:
+        if not review_filter.local or len(rows) >= page_size or searched >= MAX_SCAN:
             break
     return ListResult(rows, cursor, cursor is not None, searched, problems)
 
@@ -128,27 +116,53 @@ def fetch_page(review_filter, user, *, cursor=None, page_size=50):
 def next_unreviewed(review_filter, user, current_id):
     """The id of the next Unreviewed conversation after `current_id` in this list, if any."""
     unreviewed = dataclasses.replace(review_filter, status=Review.Status.UNREVIEWED)
-    cursor, seen_current, searched, first = None, False, 0, None
-    while searched < MAX_SCAN:
-        page = client.list_conversations(
-            agent_id=review_filter.agent_id, cursor=cursor, page_size=SCAN_PAGE_SIZE
-        )
-        searched += len(page.items)
-        gone = AuditRecord.objects.gone_among(c.id for c in page.items)
-        reviews = reviews_for(c.id for c in page.items)
-        for c in page.items:
-            if c.id == current_id:
+    seen_current, searched, first = False, 0, None
+    for page, rows in platform_pages(review_filter.agent_id):
+        for row in rows:
+            if row.conversation.id == current_id:
                 seen_current = True
-                continue
-            if c.id not in gone and unreviewed.matches(reviews.get(c.id), user):
+            elif unreviewed.matches(row.review, user):
                 if seen_current:
-                    return c.id
-                first = first or c.id
-        cursor = page.next_cursor if page.has_more else None
-        if cursor is None:
+                    return row.conversation.id
+                first = first or row.conversation.id
+        searched += len(page.items)
+        if searched >= MAX_SCAN:
             break
     # The current one was not found (or nothing follows it): start from the top.
     return first
+
+
+def platform_pages(agent_id, *, cursor=None, page_size=SCAN_PAGE_SIZE):
+    """The platform's pages of the list from `cursor` on, each with its rows, until the last.
+
+    Yields (page, rows): the rows are the page's conversations less those a deletion through
+    the dashboard removed, with their reviews (one query a page). The caller stops when it
+    has seen enough; no page is fetched before it is asked for.
+    """
+    while True:
+        page = client.list_conversations(agent_id=agent_id, cursor=cursor, page_size=page_size)
+        reviews = reviews_for(c.id for c in page.items)
+        yield page, [Row(c, reviews.get(c.id)) for c in without_deleted(page.items)]
+        if not (page.has_more and page.next_cursor):
+            return
+        cursor = page.next_cursor
+
+
+# What a deletion through the dashboard removed stays hidden, whatever the platform's list or
+# a cache still shows: the audit log, in the database every instance shares, says it is gone.
+
+
+def without_deleted(conversations):
+    conversations = list(conversations)
+    gone = AuditRecord.objects.gone_among(c.id for c in conversations)
+    return [c for c in conversations if c.id not in gone]
+
+
+def get_conversation(conversation_id):
+    """client.get_conversation, unless a deletion through the dashboard removed it (a 404)."""
+    if AuditRecord.objects.gone_among([client.validate_id(conversation_id)]):
+        raise client.ConversationNotFound("This conversation was deleted.")
+    return client.get_conversation(conversation_id)
 
 
 def parse_tags(text):
@@ -226,6 +240,24 @@ def unknown_among(conversation_ids):
     return unknown
 
 
+def save_reviews(*, user, conversation_ids, changes):
+    """Save the same changes on each conversation that may have a review; the reviews saved.
+
+    Deleted ones, and ones the platform does not know (checked for those with no review yet,
+    before anything is written), are skipped.
+    """
+    writable = writable_ids(conversation_ids)
+    targets = writable - unknown_among(writable)
+    saved = []
+    for conversation_id in (c for c in conversation_ids if c in targets):
+        try:
+            saved.append(save_review(conversation_id=conversation_id, user=user, **changes)[0])
+        except ConversationGone:
+            # Deleted since the check above.
+            continue
+    return saved
+
+
 def review_values(review):
     """A review's fields as the panel shows and sends them back: the assignee by user name."""
     if review is None:
@@ -264,36 +296,28 @@ def find_conflicts(review, changes, expected):
 
 
 @transaction.atomic
-def save_review(
-    *,
-    conversation_id,
-    user,
-    status=UNSET,
-    assignee=UNSET,
-    tags=UNSET,
-    notes=UNSET,
-    expected=None,
-):
+def save_review(*, conversation_id, user, expected=None, **changes):
     """Apply the given changes and record each one; returns the review and its changes.
 
-    `expected` holds, for fields the person changed, the value their page showed; when the
-    stored value has changed since (to anything but their new value), nothing is saved and
-    ReviewConflict names each such field. Raises ConversationGone for a deleted conversation.
+    `changes` sets any of status, assignee, tags and notes. `expected` holds, for fields the
+    person changed, the value their page showed; when the stored value has changed since (to
+    anything but their new value), nothing is saved and ReviewConflict names each such
+    field. Raises ConversationGone for a deleted conversation.
     """
+    if changes.keys() - LABELS.keys():
+        raise TypeError(f"Not a review field: {', '.join(changes.keys() - LABELS.keys())}")
+    status, assignee, tags, notes = (changes.get(field, UNSET) for field in LABELS)
     review, _ = Review.objects.select_for_update().get_or_create(conversation_id=conversation_id)
     # Checked with the row locked: a deletion's wipe of an existing row waits for this commit.
     if not writable_ids([conversation_id]):
         raise ConversationGone(conversation_id)
-    given = {"status": status, "assignee": assignee, "tags": tags, "notes": notes}
-    conflicts = find_conflicts(
-        review, {f: v for f, v in given.items() if v is not UNSET}, expected or {}
-    )
+    conflicts = find_conflicts(review, changes, expected or {})
     if conflicts:
         raise ReviewConflict(conflicts)
-    changes = []
+    recorded = []
 
     def change(field, old, new):
-        changes.append(
+        recorded.append(
             ReviewChange(
                 conversation_id=conversation_id,
                 user=user,
@@ -319,10 +343,10 @@ def save_review(
     if notes is not UNSET and notes != review.notes:
         change("notes", review.notes, notes)
         review.notes = notes
-    if changes:
+    if recorded:
         review.save()
-        ReviewChange.objects.bulk_create(changes)
-    return review, changes
+        ReviewChange.objects.bulk_create(recorded)
+    return review, recorded
 
 
 def remember_tags(tags):

@@ -1,43 +1,31 @@
 """The dashboard's pages: each view checks its input, calls the client and renders.
 
 Client exceptions that a view does not handle itself are rendered by
-`conversations.middleware.PlatformErrorMiddleware`.
+`conversations.middleware.ErrorMiddleware`; every other error a view answers with is
+`errors.render_error`: a page, or for htmx a fragment, with a sentence.
 """
 
-import csv
-import itertools
-import logging
-import re
-import time
+import math
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db.models import Exists, OuterRef
-from django.http import (
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseForbidden,
-    JsonResponse,
-    QueryDict,
-    StreamingHttpResponse,
-)
+from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import client, deletion, export, reviews
+from conversations import audit, client, deletion, export, reviews
+from conversations.agents import agent_filter, agents_seen, remember_agents
+from conversations.errors import error_for, render_error, render_toast, wants_json
 from conversations.forms import ReviewForm
-from conversations.middleware import error_for
 from conversations.models import AuditRecord, Review
-
-log = logging.getLogger(__name__)
+from conversations.selection import named_ids, selected_ids, selection_refusal
 
 view_required = permission_required("conversations.view_conversation", raise_exception=True)
 audit_required = permission_required("conversations.view_auditrecord", raise_exception=True)
@@ -47,54 +35,52 @@ agent_session_required = permission_required(
     "conversations.create_agent_session", raise_exception=True
 )
 
-# Cursors are opaque, but a real one is short printable ASCII; anything else is garbage.
-CURSOR_RE = re.compile(r"[\x21-\x7e]{1,1024}")
-AGENTS_SEEN_KEY = "conversations:agents-seen"
-AGENTS_SEEN_MAX = 500
-
 
 @require_GET
 @view_required
 def conversation_list(request):
+    # A cursor that is not one is refused by the client, before any call: a 400.
     cursor = request.GET.get("cursor") or None
-    if cursor is not None and not CURSOR_RE.fullmatch(cursor):
-        return HttpResponseBadRequest("That page link is not valid. Go back to the first page.")
     agents = agents_seen()
-    review_filter = reviews.ReviewFilter.from_query(
-        request.GET, agent_id=agent_param(request.GET.get("agent", ""), agents)
-    )
+    review_filter = filter_from(request.GET, agents)
     result = reviews.fetch_page(
         review_filter, request.user, cursor=cursor, page_size=settings.XUNA_PAGE_SIZE
     )
-    context = {
+    agents = remember_agents([row.conversation for row in result.rows], agents)
+    context = list_context(review_filter, result, agents, cursor)
+    if request.htmx and cursor:
+        return render(request, "conversations/_rows.html", context)
+    users = reviews.assignable_users() if can_assign(request.user) else None
+    context.update(tags=reviews.tag_suggestions(), users=users)
+    return render(request, "conversations/list.html", context)
+
+
+def list_context(review_filter, result, agents, cursor):
+    """What the list page and its "Load more" rows share."""
+    return {
         "result": result,
         "filter": review_filter,
         "list_query": review_filter.query_string(),
-        "agents": remember_agents([row.conversation for row in result.rows], agents),
+        "agents": agents,
         "cursor": cursor,
         "statuses": Review.Status.choices,
     }
-    if request.htmx and cursor:
-        return render(request, "conversations/_rows.html", context)
-    context["tags"] = reviews.tag_suggestions()
-    if can_assign(request.user):
-        context["users"] = reviews.assignable_users()
-    return render(request, "conversations/list.html", context)
 
 
 @require_GET
 @view_required
 @never_cache
 def conversation_detail(request, conversation_id):
-    conversation = fetch_conversation(conversation_id)
+    conversation = reviews.get_conversation(conversation_id)
     return render(request, "conversations/detail.html", detail_context(request, conversation))
 
 
 def detail_context(request, conversation, panel=None):
-    list_query = filter_from(request.GET).query_string()
+    agents = agents_seen()
+    list_query = filter_from(request.GET, agents, lenient=True).query_string()
     return {
         "c": conversation,
-        "agents": agents_seen(),
+        "agents": agents,
         **(panel or review_panel_context(request, conversation.id, list_query=list_query)),
     }
 
@@ -108,44 +94,56 @@ CONFLICT = (
 )
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a review was not saved, the status to answer with, and any conflicting fields."""
+
+    message: str
+    status: int
+    conflicts: tuple = ()
+
+
 @require_POST
 @review_required
 def conversation_review(request, conversation_id):
     conversation_id = client.validate_id(conversation_id)
     form = ReviewForm(request.POST, can_assign=can_assign(request.user))
     if not form.is_valid():
-        errors = " ".join(error for errors in form.errors.values() for error in errors)
-        return review_refused(request, conversation_id, form, errors, status=400)
+        return review_refused(request, conversation_id, form, Refusal(form_errors(form), 400))
+    changes, refusal = review_save(request.user, conversation_id, form)
+    if refusal:
+        return review_refused(request, conversation_id, form, refusal)
+    return review_saved(request, conversation_id, form, changes)
+
+
+def review_save(user, conversation_id, form):
+    """Save the form's changes: (changes, None), or (None, a Refusal saying why not)."""
     try:
         if reviews.unknown_among(reviews.writable_ids([conversation_id])):
-            return review_refused(request, conversation_id, form, NO_SUCH_CONVERSATION, status=404)
+            return None, Refusal(NO_SUCH_CONVERSATION, 404)
         _, changes = reviews.save_review(
-            conversation_id=conversation_id,
-            user=request.user,
-            expected=form.expected(),
-            **form.changes(),
+            conversation_id=conversation_id, user=user, expected=form.expected(), **form.changes()
         )
     except reviews.ConversationGone:
-        return review_refused(request, conversation_id, form, GONE, status=410)
+        return None, Refusal(GONE, 410)
     except reviews.ReviewConflict as exc:
-        return review_refused(
-            request, conversation_id, form, CONFLICT, status=409, conflicts=exc.conflicts
-        )
+        return None, Refusal(CONFLICT, 409, tuple(exc.conflicts))
     except client.XunaError as exc:
         status, title, hint = error_for(exc)
-        message = f"{title}; nothing was saved. {hint}"
-        return review_refused(request, conversation_id, form, message, status=status)
-    list_query = filter_from(QueryDict(form.cleaned_data["list_query"]))
+        return None, Refusal(f"{title}; nothing was saved. {hint}", status)
+    return changes, None
+
+
+def review_saved(request, conversation_id, form, changes):
+    """The next conversation to review, the conversation's page, or the panel, saved."""
+    list_filter = carried_filter(form.cleaned_data["list_query"])
     if "next" in request.POST:
-        return go_to_next(request, list_query, conversation_id)
+        return go_to_next(request, list_filter, conversation_id)
     if not request.htmx:
-        return redirect(detail_url(conversation_id, list_query))
+        return redirect(detail_url(conversation_id, list_filter))
+    list_query = list_filter.query_string()
     context = review_panel_context(
-        request,
-        conversation_id,
-        list_query=list_query.query_string(),
-        saved=bool(changes),
-        unchanged=not changes,
+        request, conversation_id, list_query=list_query, saved=bool(changes), unchanged=not changes
     )
     return render(request, "conversations/_review.html", context)
 
@@ -177,28 +175,30 @@ def review_panel_context(request, conversation_id, *, list_query, typed=None, **
     }
 
 
-def review_refused(request, conversation_id, form, message, *, status, conflicts=()):
+def review_refused(request, conversation_id, form, refusal):
     """Nothing was saved: the panel again, with the current values, what was typed, and why.
 
     Without JavaScript a conflict shows the whole conversation page (the panel needs it to
     show both values); any other refusal is a page that says why.
     """
-    list_query = filter_from(QueryDict(form.data.get("list_query", "")[:1000])).query_string()
     panel = review_panel_context(
         request,
         conversation_id,
-        list_query=list_query,
+        list_query=carried_filter(form.data.get("list_query", "")).query_string(),
         typed=form.typed(),
-        refusal=message,
-        conflicts=conflicts,
+        refusal=refusal.message,
+        conflicts=refusal.conflicts,
     )
     if request.htmx:
-        return render(request, "conversations/_review.html", panel, status=status)
-    if conflicts:
-        context = detail_context(request, fetch_conversation(conversation_id), panel)
-        return render(request, "conversations/detail.html", context, status=status)
-    context = {"title": NOT_SAVED, "hint": message}
-    return render(request, "conversations/error.html", context, status=status)
+        return render(request, "conversations/_review.html", panel, status=refusal.status)
+    if refusal.conflicts:
+        context = detail_context(request, reviews.get_conversation(conversation_id), panel)
+        return render(request, "conversations/detail.html", context, status=refusal.status)
+    return render_error(request, refusal.status, NOT_SAVED, refusal.message)
+
+
+def form_errors(form):
+    return " ".join(error for errors in form.errors.values() for error in errors)
 
 
 def go_to_next(request, review_filter, current_id):
@@ -223,7 +223,7 @@ AUDIO_POLICY = "sandbox; default-src 'none'; frame-ancestors 'none'"
 @require_GET
 @view_required
 def conversation_audio(request, conversation_id):
-    conversation = fetch_conversation(conversation_id)
+    conversation = reviews.get_conversation(conversation_id)
     try:
         stream = client.open_audio(conversation, range_header=request.headers.get("Range"))
     except client.RangeNotSatisfiable as exc:
@@ -231,6 +231,11 @@ def conversation_audio(request, conversation_id):
         if exc.content_range:
             response["Content-Range"] = exc.content_range
         return response
+    disposition = "attachment" if "download" in request.GET else "inline"
+    return audio_response(stream, conversation.id, disposition)
+
+
+def audio_response(stream, conversation_id, disposition):
     response = StreamingHttpResponse(
         Relay(stream),
         status=206 if stream.content_range else 200,
@@ -247,19 +252,11 @@ def conversation_audio(request, conversation_id):
     # leaves a policy set here alone rather than adding the site's.
     response["Content-Security-Policy"] = AUDIO_POLICY
     response["X-Content-Type-Options"] = "nosniff"
-    disposition = "attachment" if "download" in request.GET else "inline"
-    # The platform's recordings are WAV unless it says otherwise. conversation.id passed
+    # The platform's recordings are WAV unless it says otherwise. The id passed
     # client.ID_RE (letters, digits, _ and -), so the file name needs no quoting.
     extension = client.AUDIO_TYPES.get(stream.content_type, "wav")
-    response["Content-Disposition"] = f'{disposition}; filename="{conversation.id}.{extension}"'
+    response["Content-Disposition"] = f'{disposition}; filename="{conversation_id}.{extension}"'
     return response
-
-
-def fetch_conversation(conversation_id):
-    """The conversation, unless a deletion through the dashboard already removed it."""
-    if AuditRecord.objects.gone_among([client.validate_id(conversation_id)]):
-        raise client.ConversationNotFound("This conversation was deleted.")
-    return client.get_conversation(conversation_id)
 
 
 class Relay:
@@ -282,88 +279,56 @@ def conversation_delete(request, conversation_id):
     if not deletion.can_delete(request.user):
         return deny_delete(request, [conversation_id])
     if request.method == "GET":
-        conversation = fetch_conversation(conversation_id)
+        conversation = reviews.get_conversation(conversation_id)
         return render_delete_form(request, conversation, origin=request.GET.get("from"))
     data = request.POST if request.method == "POST" else QueryDict(request.body)
-    origin = data.get("origin")
+    reason, origin = data.get("reason", ""), data.get("origin")
     result = deletion.delete_conversation(
-        user=request.user, conversation_id=conversation_id, reason=data.get("reason", "")
+        user=request.user, conversation_id=conversation_id, reason=reason
     )
     if not result.done:
-        conversation = result.conversation or placeholder(conversation_id)
+        conversation = result.conversation or client.Conversation(id=conversation_id)
         return render_delete_form(
-            request,
-            conversation,
-            origin=origin,
-            error=result.message,
-            status=result.status,
-            reason=data.get("reason", "")[: deletion.REASON_MAX],
+            request, conversation, origin=origin, result=result, reason=reason
         )
+    return conversation_deleted(request, result, origin=origin)
+
+
+def render_delete_form(request, conversation, *, origin, result=None, reason=""):
+    """The confirmation; after a deletion that did not happen, again with why, and the
+    reason as typed (a conversation the platform could not describe is shown by its id)."""
+    template = "conversations/_delete_dialog.html" if request.htmx else "conversations/delete.html"
+    context = {
+        "c": conversation,
+        "origin": "detail" if origin == "detail" else "list",
+        "error": result.message if result else None,
+        "reason": reason[: deletion.REASON_MAX],
+        "agents": agents_seen(),
+    }
+    response = render(request, template, context, status=result.status if result else 200)
+    if result and result.status == 503:
+        response["Retry-After"] = "5"
+    return response
+
+
+def conversation_deleted(request, result, *, origin):
+    """From the list the row goes away; from its own page, back to the list."""
     if request.htmx and origin != "detail":
-        return render(
-            request,
-            "conversations/_deleted.html",
-            {"conversation_ids": [conversation_id], "message": result.message},
-        )
+        context = {"conversation_ids": [result.conversation_id], "message": result.message}
+        return render(request, "conversations/_deleted.html", context)
     messages.success(request, result.message)
     if request.htmx:
         return HttpResponseClientRedirect(reverse("conversations:list"))
     return redirect("conversations:list")
 
 
-def placeholder(conversation_id):
-    """A conversation known only by its id, for a dialog when the platform could not say more."""
-    return client.Conversation(id=conversation_id)
-
-
-def render_delete_form(request, conversation, *, origin, error=None, status=200, reason=""):
-    template = "conversations/_delete_dialog.html" if request.htmx else "conversations/delete.html"
-    context = {
-        "c": conversation,
-        "origin": "detail" if origin == "detail" else "list",
-        "error": error,
-        "reason": reason,
-        "agents": agents_seen(),
-    }
-    response = render(request, template, context, status=status)
-    if status == 503 and error:
-        response["Retry-After"] = "5"
-    return response
-
-
 def deny_delete(request, conversation_ids):
     """403 (429 when repeated too often); a refused POST is recorded, a refused GET is not."""
     if request.method == "GET":
-        return HttpResponseForbidden("You do not have permission to delete conversations.")
+        message = "You do not have permission to delete conversations."
+        return render_error(request, 403, "Not allowed", message)
     denial = deletion.deny(user=request.user, conversation_ids=conversation_ids)
-    return HttpResponse(denial.message, status=denial.status, content_type="text/plain")
-
-
-MAX_SELECTION = 100
-ID_LIST_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
-
-
-def selected_ids(data):
-    """The selected conversation ids: valid ids only, without duplicates, at most 100.
-
-    Refuse a larger selection first (selection_too_large): the cut is a backstop only.
-    """
-    ids = dict.fromkeys(value for value in data.getlist("ids") if ID_LIST_RE.fullmatch(value))
-    return list(ids)[:MAX_SELECTION]
-
-
-def selection_too_large(data):
-    """The sentence refusing a selection of more than MAX_SELECTION conversations, else None.
-
-    Refusing the whole selection is clearer than doing part of it and saying so.
-    """
-    sent = len(set(data.getlist("ids")))
-    if sent <= MAX_SELECTION:
-        return None
-    return (
-        f"You selected {sent} conversations; at most {MAX_SELECTION} can be changed at once."
-        " Nothing was changed."
-    )
+    return render_error(request, denial.status, "Not allowed", denial.message)
 
 
 # The bulk bar's "Unassigned": no user name can hold parentheses, so it is never a person.
@@ -379,258 +344,205 @@ BULK_REFUSALS = {
 @require_POST
 @review_required
 def bulk_action(request):
-    too_many = selection_too_large(request.POST)
-    if too_many:
-        return bulk_message(request, too_many, status=400)
-    ids = selected_ids(request.POST)
-    action = request.POST.get("action")
-    if not ids:
-        return bulk_message(request, "Select at least one conversation first.", status=400)
+    """The bulk bar: confirm a deletion, or set a status or an assignee on the selection."""
+    refusal = selection_refusal(request.POST)
+    if refusal:
+        return bulk_message(request, refusal, status=400)
+    ids, action = selected_ids(request.POST), request.POST.get("action")
     if action == "delete":
-        if not request.user.has_perm("conversations.delete_conversation"):
+        if not deletion.can_delete(request.user):
             return deny_delete(request, ids)
-        template = (
-            "conversations/_bulk_delete_dialog.html"
-            if request.htmx
-            else "conversations/bulk_delete.html"
-        )
-        return render(request, template, {"ids": ids})
-    field = BULK_FIELDS.get(action)
-    if field is None:
-        return HttpResponseBadRequest("Unknown action.")
+        return render_bulk_delete_form(request, ids)
+    if action not in BULK_FIELDS:
+        return bulk_message(request, "Choose what to do with the selection first.", status=400)
+    return bulk_update(request, ids, action)
+
+
+def bulk_update(request, ids, action):
     # Setting many at once is a lead's call; a reviewer judges a conversation from its page.
     if not can_assign(request.user):
         return bulk_message(request, BULK_REFUSALS[action], status=403)
-    value = request.POST.get(field, "")
-    if action == "assign" and not value:
-        return bulk_message(request, "Choose whom to assign first.", status=400)
-    form = ReviewForm({field: "" if value == UNASSIGN else value}, can_assign=True)
-    if not form.is_valid():
-        errors = " ".join(error for errors in form.errors.values() for error in errors)
-        return bulk_message(request, errors, status=400)
-    if not form.changes():
-        return bulk_message(request, "Choose what to set first.", status=400)
+    changes, refusal = bulk_changes(action, request.POST)
+    if refusal:
+        return bulk_message(request, refusal, status=400)
     try:
-        saved = bulk_save(request.user, ids, form.changes())
+        saved = reviews.save_reviews(user=request.user, conversation_ids=ids, changes=changes)
     except client.XunaError as exc:
         status, title, hint = error_for(exc)
         return bulk_message(request, f"{title}; nothing was changed. {hint}", status=status)
-    message = f"Updated {len(saved)} conversation{'s' if len(saved) != 1 else ''}."
-    if len(saved) < len(ids):
-        message += f" Skipped {len(ids) - len(saved)}: deleted, or unknown to the platform."
+    message = updated_message(len(ids), len(saved))
     if not request.htmx:
-        messages.success(request, message)
-        return redirect(list_url(request.POST.get("list_query", "")))
-    return render(
-        request, "conversations/_bulk_updated.html", {"reviews": saved, "message": message}
-    )
+        return back_to_list(request, messages.SUCCESS, message)
+    context = {"reviews": saved, "message": message}
+    return render(request, "conversations/_bulk_updated.html", context)
 
 
-def bulk_save(user, ids, changes):
-    """Save the changes on each conversation that may have a review; returns the reviews saved.
+def updated_message(selected, saved):
+    message = f"Updated {saved} conversation{'s' if saved != 1 else ''}."
+    if saved < selected:
+        message += f" Skipped {selected - saved}: deleted, or unknown to the platform."
+    return message
 
-    Deleted ones, and ones the platform does not know (checked for those with no review yet,
-    before anything is written), are skipped.
-    """
-    writable = reviews.writable_ids(ids)
-    targets = writable - reviews.unknown_among(writable)
-    saved = []
-    for conversation_id in ids:
-        if conversation_id not in targets:
-            continue
-        try:
-            saved.append(
-                reviews.save_review(conversation_id=conversation_id, user=user, **changes)[0]
-            )
-        except reviews.ConversationGone:
-            # Deleted since the check above.
-            continue
-    return saved
+
+def bulk_changes(action, data):
+    """(changes, None) for the value the bulk bar sent with this action, or (None, why not)."""
+    field = BULK_FIELDS[action]
+    value = data.get(field, "")
+    if action == "assign" and not value:
+        return None, "Choose whom to assign first."
+    form = ReviewForm({field: "" if value == UNASSIGN else value}, can_assign=True)
+    if not form.is_valid():
+        return None, form_errors(form)
+    if not form.changes():
+        return None, "Choose what to set first."
+    return form.changes(), None
 
 
 def bulk_message(request, message, *, status):
+    """A refused bulk request: a toast for htmx (its answers go to a dialog), a page for a
+    403, else the list again with the message."""
     if request.htmx:
-        return render(
-            request,
-            "conversations/_toast.html",
-            {"message": message, "kind": "error"},
-            status=status,
-        )
+        return render_toast(request, status, message)
     if status == 403:
-        context = {"title": "Not allowed", "hint": message}
-        return render(request, "conversations/error.html", context, status=status)
-    messages.error(request, message)
-    return redirect(list_url(request.POST.get("list_query", "")))
+        return render_error(request, status, "Not allowed", message)
+    return back_to_list(request, messages.ERROR, message)
 
 
-def list_url(list_query):
-    query = filter_from(QueryDict(list_query[:1000])).query_string()
-    return f"{reverse('conversations:list')}?{query}" if query else reverse("conversations:list")
+def back_to_list(request, level, message):
+    """The list the bulk bar was on, with its filters, and a message."""
+    messages.add_message(request, level, message)
+    query = carried_filter(request.POST.get("list_query", "")).query_string()
+    return redirect(f"{reverse('conversations:list')}?{query}" if query else "conversations:list")
 
 
-def named_ids(data):
-    """Every valid id a request named, without duplicates: what a refusal records."""
-    return list(dict.fromkeys(v for v in data.getlist("ids") if ID_LIST_RE.fullmatch(v)))
-
-
-# Without JavaScript the whole selection is deleted in one request, waiting out rate limits.
-BULK_RATE_LIMIT_TRIES = 3
-BULK_RATE_LIMIT_WAIT = 5.0
+def render_bulk_delete_form(request, ids, *, error=None):
+    """The bulk deletion's confirmation; the rate-limit policy is the server's, for app.js."""
+    template = (
+        "conversations/_bulk_delete_dialog.html"
+        if request.htmx
+        else "conversations/bulk_delete.html"
+    )
+    context = {
+        "ids": ids,
+        "error": error,
+        "tries": deletion.BULK_TRIES,
+        "wait_max": deletion.BULK_WAIT_MAX,
+    }
+    return render(request, template, context, status=400 if error else 200)
 
 
 @require_POST
 def bulk_delete(request):
     """Delete the selected conversations one by one, each with its own audit records.
 
-    Our script sends one id per request, to show progress and back off on 429 itself;
-    without JavaScript the whole selection comes at once and the server backs off.
+    Our script sends one id per request, to show progress and wait out rate limits itself;
+    without JavaScript the whole selection comes at once, and nobody waits (delete_selection).
     """
     if not deletion.can_delete(request.user):
         return deny_delete(request, named_ids(request.POST))
-    wants_json = request.accepts("application/json") and not request.accepts("text/html")
-    too_large = selection_too_large(request.POST)
-    if too_large:
-        if wants_json:
-            return JsonResponse({"error": too_large}, status=400)
-        return bulk_message(request, too_large, status=400)
+    refusal = selection_refusal(request.POST)
+    if refusal:
+        return render_error(request, 400, "Nothing was deleted", refusal)
     ids = selected_ids(request.POST)
-    if not ids:
-        return HttpResponseBadRequest("Select at least one conversation first.")
-    wants_json = request.accepts("application/json") and not request.accepts("text/html")
     try:
         reason = deletion.clean_reason(request.POST.get("reason"))
     except deletion.InvalidReason as exc:
-        if wants_json:
-            return JsonResponse({"error": str(exc)}, status=400)
-        return render(
-            request, "conversations/bulk_delete.html", {"ids": ids, "error": str(exc)}, status=400
-        )
+        return bulk_reason_refused(request, ids, str(exc))
+    results = delete_selection(request.user, ids, reason)
+    if wants_json(request):
+        return JsonResponse({"results": [deletion_json(result) for result in results]})
+    return render(request, "conversations/bulk_deleted.html", bulk_deleted_context(results))
+
+
+def bulk_reason_refused(request, ids, message):
+    """Our script shows why; without it, the confirmation again says why."""
+    if wants_json(request):
+        return render_error(request, 400, "Nothing was deleted", message)
+    return render_bulk_delete_form(request, ids, error=message)
+
+
+def delete_selection(user, ids, reason):
+    """Delete each in turn; once the platform rate limits one, the rest are not tried.
+
+    Waiting in the request would hold a server thread and the person's page for as long as
+    the platform asks; the page says how long that is and offers to try those again.
+    """
     results = []
-    for conversation_id in ids:
+    for position, conversation_id in enumerate(ids):
         result = deletion.delete_conversation(
-            user=request.user, conversation_id=conversation_id, reason=reason
+            user=user, conversation_id=conversation_id, reason=reason
         )
-        tries = 1
-        while not wants_json and result.rate_limited and tries < BULK_RATE_LIMIT_TRIES:
-            time.sleep(min(result.retry_after, BULK_RATE_LIMIT_WAIT))
-            result = deletion.delete_conversation(
-                user=request.user, conversation_id=conversation_id, reason=reason
-            )
-            tries += 1
         results.append(result)
-    if wants_json:
-        return JsonResponse(
-            {
-                "results": [
-                    {
-                        "id": r.conversation_id,
-                        "outcome": r.outcome.value,
-                        "done": r.done,
-                        "message": r.message,
-                        "rate_limited": r.rate_limited,
-                        "retry_after": r.retry_after,
-                    }
-                    for r in results
-                ]
-            }
-        )
-    return render(request, "conversations/bulk_deleted.html", {"results": results})
+        if result.rate_limited:
+            return results + [not_tried(other, result.retry_after) for other in ids[position + 1 :]]
+    return results
+
+
+def not_tried(conversation_id, retry_after):
+    message = "Not tried: the platform asked us to slow down. Nothing was deleted."
+    return deletion.Deletion(
+        conversation_id, AuditRecord.Outcome.NOT_ATTEMPTED, message, 503, retry_after=retry_after
+    )
+
+
+def bulk_deleted_context(results):
+    """The results, and how many seconds the platform asked us to wait, if it did."""
+    waits = [result.retry_after for result in results if result.rate_limited]
+    return {"results": results, "wait": math.ceil(max(waits)) if waits else None}
+
+
+def deletion_json(result):
+    return {
+        "id": result.conversation_id,
+        "outcome": result.outcome.value,
+        "done": result.done,
+        "message": result.message,
+        "rate_limited": result.rate_limited,
+        "retry_after": result.retry_after,
+    }
 
 
 @require_GET
 @export_required
 def conversation_export(request):
     fmt = request.GET.get("format")
-    if fmt not in ("csv", "jsonl"):
-        return HttpResponseBadRequest("Choose format=csv or format=jsonl.")
-    review_filter = reviews.ReviewFilter.from_query(
-        request.GET, agent_id=agent_param(request.GET.get("agent", ""), agents_seen())
-    )
+    if fmt not in export.FORMATS:
+        return render_error(request, 400, "Choose a format", "Add format=csv or format=jsonl.")
+    review_filter = filter_from(request.GET)
     token = request.GET.get("progress", "")
-    progress_key = export_progress_key(request.user, token) if TOKEN_RE.fullmatch(token) else None
-    records = export.export_rows(review_filter, request.user)
-    lines = export.as_csv(records) if fmt == "csv" else export.as_jsonl(records)
     try:
-        stream = export.slot_take(
-            user=request.user,
-            lines=audited_export(request, lines, review_filter, fmt, progress_key),
+        lines = export.start(
+            user=request.user, review_filter=review_filter, fmt=fmt, progress_token=token
         )
     except export.ExportsBusy as exc:
-        if progress_key:
-            # The list page is polling for this export: it ends at once, and says why.
-            cache.set(progress_key, {"rows": 0, "done": True, "problem": str(exc)}, 3600)
-        template = "conversations/_error.html" if request.htmx else "conversations/error.html"
-        context = {"title": "Too many exports at once", "hint": str(exc)}
-        return render(request, template, context, status=429)
-    response = StreamingHttpResponse(
-        stream,
-        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
-    )
+        return render_error(request, 429, "Too many exports at once", str(exc))
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="conversations-{stamp}.{fmt}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{8,64}")
-
-
-def export_progress_key(user, token):
-    return f"export-progress:{user.pk}:{token}"
-
-
-def audited_export(request, lines, review_filter, fmt, progress_key):
-    """Stream the export, report progress every page, and record it when it ends."""
-    header = 1 if fmt == "csv" else 0
-    lines_out, problem = 0, "stopped before the end"
-    try:
-        for line in lines:
-            yield line
-            lines_out += 1
-            if progress_key and lines_out % 50 == 0:
-                progress = {"rows": lines_out - header, "done": False}
-                cache.set(progress_key, progress, 3600)
-        problem = ""
-    except client.XunaError as exc:
-        # The response has started: the file ends here, and the page and the audit say so.
-        log.warning("Export stopped by a platform error: %s", type(exc).__name__)
-        problem = "the platform failed during the export; the file is incomplete"
-    finally:
-        rows = max(lines_out - header, 0)
-        if progress_key:
-            cache.set(progress_key, {"rows": rows, "done": True, "problem": problem}, 3600)
-        AuditRecord.objects.create(
-            user=request.user,
-            username=request.user.get_username(),
-            outcome=AuditRecord.Outcome.EXPORTED,
-            row_count=rows,
-            detail=(
-                f"{fmt}; filter: {review_filter.query_string() or 'none'}"
-                + (f"; {problem}" if problem else "")
-            )[:300],
-        )
+    return download(lines, f"conversations-{stamp}.{fmt}", export.FORMATS[fmt])
 
 
 @require_GET
 @export_required
 @never_cache
 def export_progress(request):
-    token = request.GET.get("token", "")
-    if not TOKEN_RE.fullmatch(token):
-        return HttpResponseBadRequest("Bad token.")
-    return JsonResponse(
-        cache.get(export_progress_key(request.user, token)) or {"rows": 0, "done": False}
-    )
+    key = export.progress_key(request.user, request.GET.get("token", ""))
+    if key is None:
+        return render_error(request, 400, "Not an export", "That export is not known.")
+    return JsonResponse(export.progress_read(key))
+
+
+def download(lines, filename, content_type):
+    """A file streamed line by line, for the browser to save."""
+    response = StreamingHttpResponse(lines, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @require_GET
 @never_cache
 @agent_session_required
 def agent_signed_url(request, agent_id):
-    signed_url = client.get_signed_url(agent_id)
-    if request.htmx:
-        return render_credential(request, "Signed URL", signed_url)
-    return JsonResponse({"signed_url": signed_url})
+    return agent_credential(request, "Signed URL", "signed_url", client.get_signed_url(agent_id))
 
 
 @require_GET
@@ -638,13 +550,15 @@ def agent_signed_url(request, agent_id):
 @agent_session_required
 def agent_token(request, agent_id):
     token = client.get_conversation_token(agent_id)
+    return agent_credential(request, "Conversation token", "token", token)
+
+
+def agent_credential(request, label, key, value):
+    """A fragment for the agent panel (htmx), JSON for anyone else."""
     if request.htmx:
-        return render_credential(request, "Conversation token", token)
-    return JsonResponse({"token": token})
-
-
-def render_credential(request, label, value):
-    return render(request, "conversations/_credential.html", {"label": label, "value": value})
+        context = {"label": label, "value": value}
+        return render(request, "conversations/_credential.html", context)
+    return JsonResponse({key: value})
 
 
 @require_GET
@@ -652,114 +566,24 @@ def render_credential(request, label, value):
 def audit_list(request):
     # Interrupted deletions are settled before the log is read (docs/security.md).
     deletion.resolve_open_attempts(limit=10)
-    records, filters = filter_audit(request.GET)
+    records, filters = audit.filter_records(request.GET)
     if request.GET.get("format") == "csv":
-        return audit_csv(records)
+        return download(audit.as_csv(records), "audit-log.csv", "text/csv; charset=utf-8")
     page = Paginator(records, 100).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "conversations/audit.html",
-        {"page": page, "filters": filters, "outcomes": AuditRecord.Outcome.choices},
-    )
-
-
-def filter_audit(params):
-    # `settled`: whether an attempt has its outcome; one subquery instead of one per row.
-    outcomes = AuditRecord.objects.filter(attempt=OuterRef("pk"))
-    records = AuditRecord.objects.annotate(settled=Exists(outcomes))
-    filters = {}
-    # No user name holds a NUL, and PostgreSQL refuses text that does.
-    user = params.get("user", "").replace("\x00", "").strip()[:150]
-    if user:
-        records = records.filter(username__iexact=user)
-        filters["user"] = user
-    outcome = params.get("outcome", "")
-    if outcome in AuditRecord.Outcome.values:
-        records = records.filter(outcome=outcome)
-        filters["outcome"] = outcome
-    for name, lookup in (("since", "created_at__date__gte"), ("until", "created_at__date__lte")):
-        try:
-            day = parse_date(params.get(name, "")[:10])
-        except ValueError:
-            day = None
-        if day:
-            records = records.filter(**{lookup: day})
-            filters[name] = day.isoformat()
-    return records, filters
-
-
-def audit_csv(records):
-    columns = [
-        "id",
-        "created_at",
-        "username",
-        "outcome",
-        "attempt_id",
-        "conversation_id",
-        "conversation_ids",
-        "agent_id",
-        "conversation_start",
-        "reason",
-        "upstream_status",
-        "row_count",
-        "detail",
-    ]
-    writer = csv.writer(export.Line())
-    rows = (
-        writer.writerow([export.csv_cell(getattr(r, name)) for name in columns])
-        for r in records.iterator()
-    )
-    response = StreamingHttpResponse(
-        itertools.chain([writer.writerow(columns)], rows), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="audit-log.csv"'
-    return response
+    context = {"page": page, "filters": filters, "outcomes": AuditRecord.Outcome.choices}
+    return render(request, "conversations/audit.html", context)
 
 
 def can_assign(user):
     return user.has_perm("conversations.assign_conversation")
 
 
-def filter_from(params):
-    """The list filter carried in a link; an invalid agent id there is ignored."""
-    return reviews.ReviewFilter.from_query(params, agent_id=optional_id(params.get("agent")))
+def filter_from(params, agents=None, *, lenient=False):
+    """The list's filters from a query; the agent is read by agents.agent_filter."""
+    agent_id = agent_filter(params.get("agent"), agents, lenient=lenient)
+    return reviews.ReviewFilter.from_query(params, agent_id=agent_id)
 
 
-def optional_id(value):
-    """An id from the query string when it is valid; anything else is ignored."""
-    try:
-        return client.validate_id(value) if value else None
-    except client.InvalidIdentifier:
-        return None
-
-
-def agent_param(raw, agents):
-    """The agent filter: a pasted id, or a known agent's name typed in full."""
-    raw = raw.strip()
-    if not raw:
-        return None
-    by_name = {name.casefold(): agent_id for agent_id, name in agents.items() if name}
-    return client.validate_id(by_name.get(raw.casefold(), raw))
-
-
-def agents_seen(seen=None):
-    """{id: name} of every agent seen so far, by name, with XUNA_AGENT_NAMES taking precedence."""
-    if seen is None:
-        seen = cache.get(AGENTS_SEEN_KEY, {})
-    names = {**seen, **settings.XUNA_AGENT_NAMES}
-    return dict(sorted(names.items(), key=lambda item: (item[1] or item[0]).casefold()))
-
-
-def remember_agents(conversations, agents):
-    """Add agents met on this page to the shared list; one cache write, only when one is new."""
-    known = agents
-    new = {
-        c.agent_id: c.agent_name or ""
-        for c in conversations
-        if c.agent_id and (c.agent_id not in known or (c.agent_name and not known[c.agent_id]))
-    }
-    if not new or len(known) >= AGENTS_SEEN_MAX:
-        return agents
-    seen = {**cache.get(AGENTS_SEEN_KEY, {}), **new}
-    cache.set(AGENTS_SEEN_KEY, seen, None)
-    return agents_seen(seen)
+def carried_filter(list_query):
+    """The list's filters as a form carried them from our own link (`list_query`)."""
+    return filter_from(QueryDict(list_query[:1000]), lenient=True)

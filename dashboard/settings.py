@@ -156,7 +156,7 @@ READYZ_PLATFORM_CACHE_SECONDS = env_number(
     "READYZ_PLATFORM_CACHE_SECONDS", 5, minimum=0, maximum=300, cast=int
 )
 XUNA_PAGE_SIZE = env_number("XUNA_PAGE_SIZE", 50, minimum=1, maximum=100, cast=int)
-# List pages and conversations are kept briefly in the cache (conversations/client.py,
+# List pages and conversations are kept briefly in the cache (conversations/cache.py,
 # docs/performance.md); a deletion through the dashboard drops them at once.
 XUNA_CACHE = env_bool("XUNA_CACHE", True)
 XUNA_CACHE_LIST_SECONDS = env_number(
@@ -199,7 +199,7 @@ MIDDLEWARE = [
     "conversations.middleware.ViewerTimezoneMiddleware",
     "conversations.middleware.SessionLimitsMiddleware",
     "conversations.middleware.NoStoreMiddleware",
-    "conversations.middleware.PlatformErrorMiddleware",
+    "conversations.middleware.ErrorMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -278,12 +278,13 @@ STORAGES = {
 }
 
 # The cache: each process's own memory by default; with REDIS_URL, one Redis shared by every
-# instance (docs/deploy.md). Losing Redis costs speed, never a page (conversations/cache.py).
+# instance (docs/deploy.md). Losing Redis costs speed, never a page
+# (conversations/cache_backend.py).
 REDIS_URL = env_redis_url("REDIS_URL")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "conversations.cache.TolerantRedisCache",
+            "BACKEND": "conversations.cache_backend.TolerantRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "review",
             # Redis answers in well under a millisecond on a local network: a dead one must
@@ -307,6 +308,8 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+# A form sent without a valid token (left open across a login) gets a sentence, a fragment for htmx.
+CSRF_FAILURE_VIEW = "conversations.errors.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -352,11 +355,11 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 # Behind a load balancer every request comes from its address: count failures per client,
 # read from X-Forwarded-For as appended by this many trusted proxies (docs/deploy.md).
 TRUSTED_PROXIES = env_number("TRUSTED_PROXIES", 0, minimum=0, maximum=5, cast=int)
-AXES_CLIENT_IP_CALLABLE = "conversations.middleware.client_address"
+AXES_CLIENT_IP_CALLABLE = "conversations.login.client_address"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Off: when on, django-axes forgets every failure from the address, whatever the user name, so
 # an insider could log in to their own account between guesses at another's. A login forgets
-# only its own account's failures from its address (conversations.middleware).
+# only its own account's failures from its address (conversations.login).
 AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
 

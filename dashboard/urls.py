@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from conversations import health
+from conversations import errors, health
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -13,5 +13,8 @@ urlpatterns = [
     path("", include("conversations.urls")),
 ]
 
-handler400 = health.bad_request
+# Each a page, or for htmx a fragment, with a sentence (conversations/errors.py).
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
 handler500 = health.server_error

@@ -5,7 +5,9 @@ import signal
 import sys
 import time
 
-from emulator.server import ENDPOINTS, FAULT_KINDS, TEXT_OPTIONS, Emulator
+from emulator.faults import FAULT_KINDS, TEXT_OPTIONS
+from emulator.routes import ENDPOINTS
+from emulator.server import Emulator
 
 
 def parse_fault(spec: str) -> dict:

@@ -200,10 +200,18 @@
   document.addEventListener("htmx:afterSettle", updateSelection);
 
   // Bulk delete: one request per conversation, so progress shows and rate limits are waited out.
+  // How many tries and the longest wait are the server's (deletion.BULK_TRIES, BULK_WAIT_MAX),
+  // rendered into the form.
   var sleep = function (ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); };
 
   async function deleteOne(form, id, reason) {
-    for (var attempt = 0; attempt < 6; attempt++) {
+    var tries = parseInt(form.dataset.tries, 10) || 1;
+    var waitMax = parseFloat(form.dataset.waitMax) || 0;
+    var wait = function (seconds, attempt) {
+      // No wait after the last try: there is nothing left to wait for.
+      return attempt + 1 < tries ? sleep(Math.min(seconds, waitMax) * 1000) : null;
+    };
+    for (var attempt = 0; attempt < tries; attempt++) {
       var body = new FormData();
       body.append("ids", id);
       body.append("reason", reason);
@@ -216,9 +224,9 @@
         }
         var result = (await response.json()).results[0];
         if (!result.rate_limited) return result;
-        await sleep(Math.min(result.retry_after || Math.pow(2, attempt), 10) * 1000);
+        await wait(result.retry_after || Math.pow(2, attempt), attempt);
       } catch (error) {
-        await sleep(Math.pow(2, attempt) * 500);
+        await wait(Math.pow(2, attempt) / 2, attempt);
       }
     }
     return { outcome: "failed", done: false, message: "The platform kept refusing (rate limited). Try again later." };
@@ -245,8 +253,9 @@
       item.className = result.done ? result.outcome : "failed";
       state.textContent = result.done ? labels[result.outcome] : (labels[result.outcome] || "not deleted: ") + result.message;
       if (result.done) {
-        var row = document.getElementById("row-" + id);
-        if (row) row.remove();
+        // The row is found through its checkbox: its id is written by rows.py alone.
+        var box = document.querySelector('input[name=ids][form=bulk][value="' + CSS.escape(id) + '"]');
+        if (box) box.closest("tr").remove();
       }
     }
     var summary = counts.deleted + " deleted, " + counts.already_gone + " already gone, " + counts.failed + " not deleted.";

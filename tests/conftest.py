@@ -1,14 +1,15 @@
-"""Shared fixtures: a real emulator over real sockets, users in each role."""
+"""Shared fixtures: a real emulator over real sockets, users in each role, another host.
 
-import secrets
+Constants and plain helpers that test modules share are in tests/helpers.py.
+"""
 
 import pytest
+from django.core.cache import cache
 
 from emulator.server import Emulator
-
-# A new key each run: a stray client of another test run on this machine that happens to reach
-# this run's emulator port is refused instead of changing its data.
-EMULATOR_KEY = f"emulator-test-key-{secrets.token_hex(8)}"
+from tests.helpers import EMULATOR_KEY, PASSWORD
+from tests.security import tally
+from tests.security.trap import Trap
 
 
 @pytest.fixture(scope="session")
@@ -22,8 +23,6 @@ def emulator_server():
 @pytest.fixture
 def emulator(emulator_server, settings):
     """The emulator with fresh seeded data, the dashboard pointed at it, an empty cache."""
-    from django.core.cache import cache
-
     emulator_server.reset()
     # The seeded data is fresh: pages and conversations cached by an earlier test are not.
     cache.clear()
@@ -53,7 +52,7 @@ def make_user(db, django_user_model):
 
     def make(role=None, username=None):
         user = django_user_model.objects.create_user(
-            username=username or f"{(role or 'nobody').lower()}-user", password="a-long-pass-phrase"
+            username=username or f"{(role or 'nobody').lower()}-user", password=PASSWORD
         )
         if role:
             user.groups.add(Group.objects.get(name=role))
@@ -71,6 +70,34 @@ def as_role(make_user, client):
         return client
 
     return login
+
+
+@pytest.fixture
+def nothing_cached():
+    """An empty cache before and after the test: a page cached earlier would answer in place of
+    the platform (and hide a call), and a hostile agent name or page stays behind for no one."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def quick_password_hashing(settings):
+    """A fast password hash, for suites that log in and fail to log in hundreds of times; the
+    hash's strength is not what they test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def trap():
+    """A plain-http host other than the platform, recording what it receives."""
+    with Trap() as server:
+        yield server
+
+
+def pytest_terminal_summary(terminalreporter):
+    """What the security and resilience suites tried, once at the end of a run."""
+    tally.report(terminalreporter)
 
 
 def pytest_collection_modifyitems(items):

@@ -6,13 +6,9 @@ import wave
 
 import pytest
 
-from tests.conftest import EMULATOR_KEY
+from tests.helpers import EMULATOR_KEY, first_with_audio
 
 pytestmark = pytest.mark.django_db
-
-
-def first_with_audio(emulator):
-    return next(cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio"))
 
 
 def test_it_streams_the_recording_as_a_playable_wav(as_role, emulator):
@@ -45,12 +41,13 @@ def test_an_unsatisfiable_range_is_416(as_role, emulator):
     assert response.status_code == 416
 
 
-def test_a_conversation_without_audio_is_404(as_role, emulator):
+def test_a_conversation_without_audio_is_404_saying_so(as_role, emulator):
     conversation_id = next(
         cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio") is None
     )
     response = as_role("Reviewer").get(f"/conversations/{conversation_id}/audio")
     assert response.status_code == 404
+    assert "This conversation has no recording." in response.content.decode()
 
 
 def test_the_download_link_is_an_attachment(as_role, emulator):

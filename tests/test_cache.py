@@ -1,4 +1,4 @@
-"""The short cache of list pages and conversations (conversations/client.py, _cached)."""
+"""The short cache of list pages and conversations (conversations/cache.py)."""
 
 import runpy
 import types
@@ -9,16 +9,12 @@ import django.core.cache.backends.locmem
 import pytest
 from django.core.cache import cache
 
-from conversations import client
+from conversations import cache as response_cache
+from conversations import client, reader
 from emulator.server import Emulator
-from tests.conftest import EMULATOR_KEY
-from tests.test_settings import start
+from tests.helpers import EMULATOR_KEY, calls_to, import_settings
 
 pytestmark = pytest.mark.django_db
-
-
-def calls_to(emulator, endpoint):
-    return [call.endpoint for call in emulator.calls].count(endpoint)
 
 
 @pytest.fixture
@@ -166,7 +162,7 @@ def test_with_the_cache_off_every_request_reaches_the_platform(as_role, emulator
     ],
 )
 def test_a_bad_cache_or_pool_setting_stops_start_up_naming_it(name, value):
-    result = start(**{name: value})
+    result = import_settings(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
 
@@ -353,12 +349,12 @@ def test_a_malformed_list_page_is_not_cached_so_the_next_call_sees_the_recovered
 
 
 def test_a_list_page_is_not_cached_when_only_one_of_its_items_was_unreadable(memory_cache):
-    page = client.parse_page({"conversations": [{"conversation_id": "conv_1", "status": 7}]})
+    page = reader.parse_page({"conversations": [{"conversation_id": "conv_1", "status": 7}]})
     assert page.problems == ()
     assert page.items[0].problems
     loads = []
     for _ in range(2):
-        client._cached("a-page", 60, lambda: loads.append(page) or page)
+        response_cache.cached("a-page", 60, lambda: loads.append(page) or page)
     assert len(loads) == 2
 
 

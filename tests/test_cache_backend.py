@@ -6,7 +6,6 @@ with REDIS_URL set, to the real Redis, reached through a proxy the test can cut.
 
 import logging
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -15,17 +14,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conversations.cache import TolerantRedisCache
+from conversations.cache_backend import TolerantRedisCache
+from tests.helpers import closed_port
 from tests.scaleout.proxy import TcpProxy
 
 OPTIONS = {"socket_connect_timeout": 0.25, "socket_timeout": 0.5}
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def closed_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def backend(url, *, retry_after=None):
@@ -38,7 +32,7 @@ def backend(url, *, retry_after=None):
 
 
 def outage_warnings(caplog):
-    return [r for r in caplog.records if r.name == "conversations.cache"]
+    return [r for r in caplog.records if r.name == "conversations.cache_backend"]
 
 
 @pytest.fixture
@@ -145,7 +139,7 @@ def test_without_redis_url_the_cache_is_local_and_sessions_are_in_the_database()
 
 def test_with_redis_url_the_cache_is_shared_and_sessions_are_cached_database_ones():
     assert start(REDIS_URL="redis://127.0.0.1:6379/0").stdout.split() == [
-        "conversations.cache.TolerantRedisCache",
+        "conversations.cache_backend.TolerantRedisCache",
         "django.contrib.sessions.backends.cached_db",
     ]
 

@@ -12,13 +12,16 @@ import pytest
 import requests
 import responses
 
-from conversations import client
+from conversations import client, transport
 from conversations.client import (
+    AgentNotFound,
     AuthenticationFailed,
     Conversation,
     ConversationNotFound,
     InvalidIdentifier,
     RangeNotSatisfiable,
+    RecordingNotFound,
+    RequestRefused,
     UpstreamUnavailable,
 )
 
@@ -167,9 +170,12 @@ def test_it_gets_a_conversation_token(emulator):
 
 
 @pytest.mark.parametrize("function", [client.get_signed_url, client.get_conversation_token])
-def test_an_unknown_agent_raises_not_found_for_credentials(emulator, function):
-    with pytest.raises(ConversationNotFound, match="no agent"):
+def test_an_unknown_agent_raises_agent_not_found_not_conversation_not_found(emulator, function):
+    with pytest.raises(AgentNotFound, match="no agent") as raised:
         function("agent_nobody")
+
+    assert not isinstance(raised.value, ConversationNotFound)
+    assert raised.value.status == 404
 
 
 def test_it_reads_a_hand_written_conversation_with_hostile_content(emulator):
@@ -193,7 +199,7 @@ def test_it_reads_a_hand_written_conversation_with_hostile_content(emulator):
 def test_it_ignores_proxy_settings_from_the_environment(emulator, monkeypatch):
     for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY"):
         monkeypatch.setenv(name, "http://127.0.0.1:9")
-    client.reset_session()
+    transport.reset_session()
 
     assert client.list_conversations(page_size=1).items
 
@@ -239,10 +245,12 @@ def test_a_range_past_the_end_raises_range_not_satisfiable(emulator):
     assert caught.value.content_range == f"bytes */{size}"
 
 
-def test_a_conversation_without_a_recording_raises_not_found_before_any_request(emulator):
+def test_a_conversation_without_a_recording_raises_recording_not_found_before_any_request(
+    emulator,
+):
     emulator.clear_calls()
 
-    with pytest.raises(ConversationNotFound, match="no recording"):
+    with pytest.raises(RecordingNotFound, match="no recording"):
         client.open_audio(recording(None))
 
     assert emulator.calls == []
@@ -588,6 +596,95 @@ def test_an_error_answer_raises_an_exception_that_carries_its_http_status(
     assert raised.value.status == status
 
 
+# What each exception means: its parent is a claim callers act on
+
+
+@pytest.mark.parametrize(
+    ("exception", "parent"),
+    [
+        (client.NotFound, client.XunaError),
+        (ConversationNotFound, client.NotFound),
+        (AgentNotFound, client.NotFound),
+        (RecordingNotFound, client.NotFound),
+        (RequestRefused, client.XunaError),
+        (client.UpstreamTimeout, UpstreamUnavailable),
+    ],
+)
+def test_each_exception_has_the_parent_its_meaning_claims(exception, parent):
+    assert exception.__bases__ == (parent,)
+
+
+@pytest.mark.parametrize("status", [400, 405, 409, 410, 413, 422])
+def test_a_refused_request_is_not_read_as_an_unavailable_platform(platform, status):
+    platform.get(CONVERSATION_URL, status=status, json={})
+
+    with pytest.raises(RequestRefused) as raised:
+        client.get_conversation("conv_1")
+
+    assert not isinstance(raised.value, UpstreamUnavailable)
+    assert raised.value.status == status
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 416, 422, 429])
+def test_no_4xx_answer_reads_as_an_unavailable_platform(platform, status):
+    platform.get(CONVERSATION_URL, status=status, json={})
+
+    with pytest.raises(client.XunaError) as raised:
+        client.get_conversation("conv_1")
+
+    assert not isinstance(raised.value, UpstreamUnavailable)
+
+
+def test_a_404_for_a_conversation_raises_conversation_not_found(platform):
+    platform.get(CONVERSATION_URL, status=404, json={})
+
+    with pytest.raises(ConversationNotFound) as raised:
+        client.get_conversation("conv_1")
+
+    assert raised.value.status == 404
+
+
+@pytest.mark.parametrize(
+    ("function", "path"),
+    [
+        (client.get_signed_url, "/v1/convai/conversation/get-signed-url"),
+        (client.get_conversation_token, "/v1/convai/conversation/token"),
+    ],
+)
+def test_a_404_for_an_agent_raises_agent_not_found(platform, function, path):
+    platform.get(f"{API}{path}", status=404, json={})
+
+    with pytest.raises(AgentNotFound, match="no agent") as raised:
+        function("agent_1")
+
+    assert not isinstance(raised.value, ConversationNotFound)
+    assert raised.value.status == 404
+
+
+def test_a_404_for_a_recording_raises_recording_not_found(platform):
+    platform.get(f"{CONVERSATION_URL}/audio", status=404, json={})
+
+    with pytest.raises(RecordingNotFound, match="no recording") as raised:
+        client.open_audio(recording(f"{CONVERSATION_URL}/audio"))
+
+    assert not isinstance(raised.value, ConversationNotFound)
+    assert raised.value.status == 404
+
+
+@pytest.mark.parametrize(
+    "function",
+    [client.list_conversations, client.check_platform],
+    ids=["list", "readiness check"],
+)
+def test_a_404_for_the_list_means_a_wrong_base_url_not_a_missing_thing(platform, function):
+    platform.get(f"{API}/v1/convai/conversations", status=404, json={})
+
+    with pytest.raises(UpstreamUnavailable, match="XUNA_API_BASE_URL") as raised:
+        function()
+
+    assert not isinstance(raised.value, client.NotFound)
+
+
 def test_a_deadline_spent_waiting_to_retry_raises_the_platforms_last_answer(
     platform, settings, monkeypatch
 ):
@@ -595,7 +692,7 @@ def test_a_deadline_spent_waiting_to_retry_raises_the_platforms_last_answer(
     platform.delete(CONVERSATION_URL, status=503, json={})
     real_sleep = time.sleep
     # A busy machine wakes late: the wait for the retry overruns the whole deadline.
-    monkeypatch.setattr(client.time, "sleep", lambda seconds: real_sleep(seconds + 0.5))
+    monkeypatch.setattr(transport.time, "sleep", lambda seconds: real_sleep(seconds + 0.5))
 
     with pytest.raises(client.UpstreamUnavailable) as raised:
         client.delete_conversation("conv_1")
@@ -618,7 +715,7 @@ def test_a_rejected_key_is_logged_as_a_configuration_error(platform, caplog):
     platform.get(CONVERSATION_URL, status=401, json={"detail": {"status": "invalid_api_key"}})
 
     with (
-        caplog.at_level(logging.INFO, logger="conversations.client"),
+        caplog.at_level(logging.INFO, logger="conversations.transport"),
         pytest.raises(AuthenticationFailed),
     ):
         client.get_conversation("conv_1")
@@ -632,7 +729,7 @@ def test_a_rejected_key_is_logged_as_a_configuration_error(platform, caplog):
 def test_it_logs_method_path_status_and_time_of_each_call(platform, caplog):
     platform.get(CONVERSATION_URL, json={"conversation_id": "conv_1"})
 
-    with caplog.at_level(logging.INFO, logger="conversations.client"):
+    with caplog.at_level(logging.INFO, logger="conversations.transport"):
         client.get_conversation("conv_1")
 
     (record,) = caplog.records
@@ -652,9 +749,7 @@ def test_a_missing_key_raises_authentication_failed_without_a_request(platform, 
 def test_another_client_error_names_its_status_and_code(platform):
     platform.get(CONVERSATION_URL, status=422, json={"detail": {"status": "invalid_request"}})
 
-    with pytest.raises(
-        UpstreamUnavailable, match=r"refused the request \(HTTP 422, invalid_request\)"
-    ):
+    with pytest.raises(RequestRefused, match=r"refused the request \(HTTP 422, invalid_request\)"):
         client.get_conversation("conv_1")
 
 

@@ -9,13 +9,16 @@ from django.conf import settings as django_settings
 
 from conversations import client
 from conversations.client import (
+    AgentNotFound,
     AuthenticationFailed,
     Conversation,
     ConversationNotFound,
     RateLimited,
+    RecordingNotFound,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from tests.helpers import calls_to
 
 TIMEOUT = 2.0
 
@@ -41,6 +44,10 @@ OPTIONS = {"503": {"retry_after": 3600}}
 SPECIAL = {
     # The list always exists, so its 404 means a wrong base URL, not a missing conversation.
     ("list", "404"): UpstreamUnavailable,
+    # A 404 names what was asked for: an agent, a recording.
+    ("signed_url", "404"): AgentNotFound,
+    ("token", "404"): AgentNotFound,
+    ("audio", "404"): RecordingNotFound,
     # Fields of the wrong type are problems to show, not failures.
     ("list", "wrong_types"): None,
     ("get", "wrong_types"): None,
@@ -90,10 +97,6 @@ def call(endpoint, emulator):
     if isinstance(result, client.AudioStream):
         result.close()
     return None, time.monotonic() - started
-
-
-def calls_to(emulator, endpoint):
-    return sum(1 for recorded in emulator.calls if recorded.endpoint == endpoint)
 
 
 def assert_keyless(error, key):

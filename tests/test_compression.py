@@ -4,13 +4,11 @@ import gzip
 
 import pytest
 
+from tests.helpers import first_with_audio
+
 pytestmark = pytest.mark.django_db
 
 GZIP = {"Accept-Encoding": "gzip, deflate, br"}
-
-
-def with_audio(emulator):
-    return next(i for i in emulator.conversation_ids() if emulator.raw(i).get("audio"))
 
 
 def test_the_list_page_is_gzipped_for_a_browser_that_accepts_it(as_role, emulator):
@@ -29,7 +27,7 @@ def test_a_client_that_does_not_accept_gzip_gets_the_page_as_is(as_role, emulato
 
 
 def test_a_recording_is_never_compressed(as_role, emulator):
-    conversation_id = with_audio(emulator)
+    conversation_id = first_with_audio(emulator)
     response = as_role("Reviewer").get(f"/conversations/{conversation_id}/audio", headers=GZIP)
     body = b"".join(response.streaming_content)
     assert response.status_code == 200
@@ -39,7 +37,7 @@ def test_a_recording_is_never_compressed(as_role, emulator):
 
 
 def test_a_range_of_a_recording_is_never_compressed(as_role, emulator):
-    conversation_id = with_audio(emulator)
+    conversation_id = first_with_audio(emulator)
     response = as_role("Reviewer").get(
         f"/conversations/{conversation_id}/audio", headers={**GZIP, "Range": "bytes=100-199"}
     )
@@ -50,7 +48,7 @@ def test_a_range_of_a_recording_is_never_compressed(as_role, emulator):
 
 
 def test_a_download_is_never_compressed(as_role, emulator):
-    conversation_id = with_audio(emulator)
+    conversation_id = first_with_audio(emulator)
     response = as_role("Reviewer").get(
         f"/conversations/{conversation_id}/audio?download=1", headers=GZIP
     )

@@ -10,6 +10,7 @@ from django.test import Client
 from conversations import client as platform
 from conversations import deletion
 from conversations.models import AuditRecord, Review, ReviewChange
+from tests.helpers import element, text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def test_the_confirmation_dialog_names_the_conversation_and_asks_for_a_reason(as
     )
     html = response.content.decode()
     assert html.lstrip().startswith("<dialog")
-    assert conversation_id in html
+    assert f"Conversation {conversation_id}" in text_of(element(html, "dl", class_="facts"))
     assert "cannot be recovered" in html
     assert 'name="reason" rows="2" maxlength="1000" required' in html
 

@@ -2,19 +2,74 @@
 
 import pytest
 
+from tests.helpers import element, section, text_of
+
 pytestmark = pytest.mark.django_db
 
 
-def test_it_shows_the_transcript_evaluation_and_collected_data(as_role, emulator):
-    conversation_id = emulator.conversation_ids()[0]
-    response = as_role("Reviewer").get(f"/conversations/{conversation_id}/")
+def add_call(emulator):
+    """A conversation with two turns, one evaluation result and one collected value."""
+    return emulator.add_conversation(
+        {
+            "conversation_id": "conv_plain",
+            "agent_id": "agent_night",
+            "status": "done",
+            "metadata": {
+                "start_time": "2026-11-01T10:00:00Z",
+                "duration": 95,
+                "agent_name": "Night shift bot",
+            },
+            "transcript": [
+                {"speaker": "agent", "text": "Hello, how can I help?", "timestamp": 0},
+                {"speaker": "user", "text": "My parcel is late.", "timestamp": 2.5},
+            ],
+            "evaluation_results": {
+                "issue_resolved": {"result": "failure", "feedback": "The parcel was not found."}
+            },
+            "collected_data": {
+                "order_number": {"value": "A-24734", "rationale": "Read back by the agent."}
+            },
+        }
+    )
+
+
+def page_of(client, conversation_id):
+    return client.get(f"/conversations/{conversation_id}/").content.decode()
+
+
+def test_the_header_shows_the_agent_start_duration_and_status(as_role, emulator):
+    html = page_of(as_role("Reviewer"), add_call(emulator))
+    facts = text_of(element(html, "dl", class_="facts"))
+    assert "Agent Night shift bot" in facts
+    assert "Started 2026-11-01 10:00:00 UTC" in facts
+    assert "Duration 1:35" in facts
+    assert "Status done" in facts
+
+
+def test_it_shows_each_turn_of_the_transcript_with_its_speaker(as_role, emulator):
+    transcript = section(page_of(as_role("Reviewer"), add_call(emulator)), "transcript-title")
+    assert "Hello, how can I help?" in text_of(element(transcript, "li", class_="turn agent"))
+    assert "My parcel is late." in text_of(element(transcript, "li", class_="turn user"))
+
+
+def test_it_shows_each_evaluation_criterion_with_its_result_and_feedback(as_role, emulator):
+    evaluation = section(page_of(as_role("Reviewer"), add_call(emulator)), "evaluation-title")
+    assert "issue_resolved failure The parcel was not found." in text_of(evaluation)
+
+
+def test_it_shows_each_collected_value_under_its_key(as_role, emulator):
+    data = section(page_of(as_role("Reviewer"), add_call(emulator)), "data-title")
+    assert "order_number A-24734 Read back by the agent." in text_of(data)
+
+
+def test_the_page_tells_caches_not_to_store_it(as_role, emulator):
+    response = as_role("Reviewer").get(f"/conversations/{emulator.conversation_ids()[0]}/")
     assert response.status_code == 200
-    html = response.content.decode()
-    assert conversation_id in html
-    assert 'class="turn agent"' in html
-    assert 'class="turn user"' in html
-    assert "Evaluation" in html
     assert response["Cache-Control"].count("no-store") == 1
+
+
+def test_the_page_costs_one_platform_call(as_role, emulator):
+    as_role("Reviewer").get(f"/conversations/{emulator.conversation_ids()[0]}/")
     assert [c.endpoint for c in emulator.calls] == ["get"]
 
 
@@ -27,16 +82,26 @@ def test_it_escapes_markup_from_the_platform(as_role, emulator):
             "transcript": [
                 {"speaker": "user", "text": "<script>alert(1)</script>", "timestamp": 0}
             ],
-            "evaluation_results": {"<img src=x onerror=alert(2)>": {"result": "success"}},
-            "collected_data": {"<b>key</b>": {"value": "<a href='javascript:alert(3)'>x</a>"}},
+            "evaluation_results": {
+                "<img src=x onerror=alert(2)>": {"result": "success", "feedback": "<i>curt</i>"}
+            },
+            "collected_data": {
+                "<b>key</b>": {
+                    "value": "<a href='javascript:alert(3)'>x</a>",
+                    "rationale": "<u>said so</u>",
+                }
+            },
         }
     )
     html = as_role("Reviewer").get(f"/conversations/{conversation_id}/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html
+    assert "<i>curt</i>" not in html
+    assert "&lt;i&gt;curt&lt;/i&gt;" in html
     assert "<b>key</b>" not in html
     assert "<a href='javascript" not in html
+    assert "<u>said so</u>" not in html
 
 
 def test_it_shows_no_recording_when_there_is_no_audio(as_role, emulator):
@@ -86,6 +151,13 @@ def test_a_hostile_id_gets_400_or_404_and_no_platform_call(as_role, emulator, ba
     response = as_role("Reviewer").get(f"/conversations/{bad_id}/")
     assert response.status_code in (400, 404)
     assert emulator.calls == []
+
+
+def test_admins_see_a_delete_button(as_role, emulator):
+    conversation_id = emulator.conversation_ids()[0]
+    html = page_of(as_role("Admin"), conversation_id)
+    header = element(html, "header", class_="conversation-head")
+    assert f'href="/conversations/{conversation_id}/delete"' in header
 
 
 def test_reviewers_see_no_delete_button(as_role, emulator):

@@ -138,6 +138,11 @@ def test_it_accepts_the_key_under_a_configured_header_name():
         assert requests.get(f"{server.url}{LIST}", headers={"xi-api-key": "k"}).status_code == 401
 
 
+def test_it_refuses_an_option_it_does_not_know():
+    with pytest.raises(TypeError, match="api_key_heder"):
+        Emulator(api_key_heder="x-custom-key")
+
+
 def test_it_keeps_connections_alive_between_requests(em):
     connection = HTTPConnection(urlsplit(em.url).hostname, urlsplit(em.url).port)
     headers = {em.api_key_header: em.api_key}

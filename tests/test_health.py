@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,24 +20,17 @@ from django.db import DataError, InterfaceError, OperationalError, connection
 from django.test import Client, RequestFactory
 
 from conversations import health
-from tests.conftest import EMULATOR_KEY
+from tests.helpers import EMULATOR_KEY, closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.django_db
 
 
-def closed_port():
-    """A local port where nothing listens (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def unreachable_cache(port):
     return {
         "default": {
-            "BACKEND": "conversations.cache.TolerantRedisCache",
+            "BACKEND": "conversations.cache_backend.TolerantRedisCache",
             "LOCATION": f"redis://127.0.0.1:{port}/0",
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.5},
         }

@@ -1,14 +1,27 @@
 """The conversation list: one platform call per page, agent filter, load more, empty state."""
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+
+from tests.helpers import element, row_ids, row_of
 
 pytestmark = pytest.mark.django_db
 
 
-def row_ids(html):
-    return re.findall(r'<tr id="row-([A-Za-z0-9_-]+)"', html)
+def add_call(emulator, **metadata):
+    """A conversation that started three hours ago, newer than every seeded one."""
+    started = timezone.now() - timedelta(hours=3, minutes=5)
+    return emulator.add_conversation(
+        {
+            "conversation_id": "conv_newest",
+            "agent_id": "agent_night",
+            "metadata": {"start_time": started.isoformat(), **metadata},
+            "transcript": [],
+        }
+    )
 
 
 def test_it_redirects_anonymous_users_to_login(client, emulator):
@@ -27,12 +40,22 @@ def test_it_lists_the_newest_conversations_with_one_platform_call(as_role, emula
     assert [c.endpoint for c in emulator.calls] == ["list"]
 
 
-def test_it_shows_agent_names_durations_and_relative_times(as_role, emulator):
-    html = as_role("Reviewer").get("/").content.decode()
-    agent_names = [name for _, name in emulator.agents]
-    assert any(name in html for name in agent_names)
-    assert re.search(r'<td class="num">\d+:\d\d</td>', html)
-    assert re.search(r"(\d+ (min|h|d) ago|just now)", html)
+def test_a_row_shows_the_agents_name(as_role, emulator):
+    conversation_id = add_call(emulator, agent_name="Night shift bot")
+    row = row_of(as_role("Reviewer").get("/").content.decode(), conversation_id)
+    assert f'<a href="/conversations/{conversation_id}/">Night shift bot</a>' in row
+
+
+def test_a_row_shows_the_duration_in_minutes_and_seconds(as_role, emulator):
+    conversation_id = add_call(emulator, duration=95)
+    row = row_of(as_role("Reviewer").get("/").content.decode(), conversation_id)
+    assert '<td class="num">1:35</td>' in row
+
+
+def test_a_row_shows_how_long_ago_the_call_started(as_role, emulator):
+    conversation_id = add_call(emulator)
+    row = row_of(as_role("Reviewer").get("/").content.decode(), conversation_id)
+    assert '<span class="muted small">3 h ago</span>' in row
 
 
 def test_it_filters_by_agent_and_keeps_the_filter_in_the_url(as_role, emulator):
@@ -41,7 +64,7 @@ def test_it_filters_by_agent_and_keeps_the_filter_in_the_url(as_role, emulator):
     ids = row_ids(response.content.decode())
     assert ids == emulator.conversation_ids(agent_id)[: len(ids)]
     assert emulator.calls[-1].query.get("agent_id") in (agent_id, [agent_id])
-    assert f'value="{agent_id}"' in response.content.decode()
+    assert f'value="{agent_id}"' in element(response.content.decode(), "input", name="agent")
 
 
 def test_it_accepts_a_known_agent_name_in_the_filter(as_role, emulator):

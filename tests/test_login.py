@@ -6,7 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import RequestFactory
 
-from conversations.middleware import client_address
+from conversations.login import client_address
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,9 @@ def test_behind_a_proxy_a_forged_forwarded_entry_does_not_escape_the_lockout(
     # The client wrote its own entry first; the proxy appended the real address last.
     response = log_in_behind_proxy(client, "rita", "a-long-pass-phrase", "192.0.2.1, 203.0.113.66")
     assert response.status_code == 429
+    # The lockout is the client's, not the proxy's: another client behind it still gets in.
+    response = log_in_behind_proxy(client, "rita", "a-long-pass-phrase", "203.0.113.9")
+    assert response.status_code == 302
 
 
 def log_in_from(client, username, password, address):

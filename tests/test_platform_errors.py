@@ -1,6 +1,9 @@
 """What people see when the platform fails: a clear page or fragment, never a 500."""
 
+import re
+
 import pytest
+import responses
 
 pytestmark = pytest.mark.django_db
 
@@ -47,3 +50,38 @@ def test_an_unreachable_platform_is_a_502(as_role, emulator, settings):
     settings.XUNA_API_BASE_URL = "http://127.0.0.1:9"
     response = as_role("Reviewer").get("/")
     assert response.status_code == 502
+
+
+@pytest.fixture
+def refusing_platform(emulator, settings):
+    """A platform that is up and refuses every request as made (422), as a platform of
+    another version might."""
+    settings.XUNA_API_BASE_URL = "https://api.test"
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as platform:
+        platform.add(
+            responses.GET,
+            re.compile(r"https://api\.test/.*"),
+            status=422,
+            json={"detail": {"status": "invalid_request"}},
+        )
+        yield platform
+
+
+@pytest.mark.parametrize("path", ["/", "/conversations/conv_1/"])
+def test_a_refused_request_reads_as_refused_not_unavailable(as_role, refusing_platform, path):
+    response = as_role("Reviewer").get(path)
+    main = response.content.decode().split("<main")[1]
+    assert response.status_code == 502
+    assert "The platform refused the request" in main
+    assert "unavailable" not in main
+    assert "tell an administrator" in main
+
+
+def test_a_refused_htmx_request_gets_a_refused_fragment_not_unavailable(as_role, refusing_platform):
+    response = as_role("Admin").get("/agents/agent_1/signed-url", headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 502
+    assert "<html" not in html
+    assert 'role="alert"' in html
+    assert "The platform refused the request" in html
+    assert "unavailable" not in html

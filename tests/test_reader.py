@@ -7,14 +7,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conversations.client import (
+from conversations.exceptions import UpstreamUnavailable, XunaError
+from conversations.reader import (
     CollectedValue,
     Conversation,
     ConversationPage,
     EvaluationResult,
     Turn,
-    UpstreamUnavailable,
-    XunaError,
     parse_conversation,
     parse_page,
 )

@@ -11,14 +11,11 @@ from django.test.utils import CaptureQueriesContext
 
 from conversations import reviews
 from conversations.models import AuditRecord, Review, ReviewChange, Tag
+from tests.helpers import row_ids
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-
-
-def row_ids(html):
-    return re.findall(r'<tr id="row-([A-Za-z0-9_-]+)"', html)
 
 
 def review(conversation_id, **fields):
@@ -194,6 +191,47 @@ def test_save_and_next_says_when_nothing_is_left(as_role, emulator):
         follow=True,
     )
     assert "Nothing left to review in this list." in response.content.decode()
+
+
+def test_save_and_next_skips_a_conversation_deleted_through_the_dashboard(as_role, emulator):
+    ids = emulator.conversation_ids()
+    AuditRecord.objects.create(conversation_id=ids[1], outcome="deleted", username="x")
+    response = as_role("Reviewer").post(
+        f"/conversations/{ids[0]}/review", {"status": "flagged", "next": "1", "list_query": ""}
+    )
+    assert response["Location"] == f"/conversations/{ids[2]}/"
+
+
+def test_save_and_next_searches_no_further_than_the_scan_limit(as_role, emulator, monkeypatch):
+    monkeypatch.setattr(reviews, "MAX_SCAN", 100)
+    ids = emulator.conversation_ids()
+    for conversation_id in ids[1:100]:
+        review(conversation_id, status="passed")
+    response = as_role("Reviewer").post(
+        f"/conversations/{ids[0]}/review", {"status": "passed", "next": "1", "list_query": ""}
+    )
+    assert response["Location"].startswith("/?")
+    assert [c.endpoint for c in emulator.calls].count("list") == 1
+
+
+def test_the_list_hides_a_conversation_deleted_through_the_dashboard(as_role, emulator):
+    ids = emulator.conversation_ids()
+    AuditRecord.objects.create(conversation_id=ids[0], outcome="deleted", username="x")
+    html = as_role("Reviewer").get("/").content.decode()
+    assert ids[0] not in row_ids(html)
+    assert ids[1] in row_ids(html)
+
+
+def test_a_review_save_with_a_bad_agent_in_its_list_link_saves_and_drops_the_filter(
+    as_role, emulator
+):
+    conversation_id = emulator.conversation_ids()[0]
+    response = as_role("Reviewer").post(
+        f"/conversations/{conversation_id}/review",
+        {"status": "passed", "list_query": "agent=a/b&review=flagged"},
+    )
+    assert response["Location"] == f"/conversations/{conversation_id}/?review=flagged"
+    assert Review.objects.get().status == "passed"
 
 
 def test_deleting_a_conversation_wipes_every_local_trace_but_the_audit_record(

@@ -1,21 +1,19 @@
 """The list's rows (conversations/templatetags/rows.py): times, links, review cells, escaping."""
 
 import datetime
-import re
 import zoneinfo
 from urllib.parse import quote
 
 import pytest
+from django.template.loader import render_to_string
+from django.utils import timezone
 
-from conversations import reviews
+from conversations import client, reviews
+from conversations.models import Review
+from conversations.templatetags import rows
+from tests.helpers import row_of
 
 pytestmark = pytest.mark.django_db
-
-
-def row_of(html, conversation_id):
-    match = re.search(rf'<tr id="row-{conversation_id}">.*?</tr>', html, re.DOTALL)
-    assert match, f"no row for {conversation_id}"
-    return match.group(0)
 
 
 def started_at(emulator, conversation_id):
@@ -97,3 +95,108 @@ def test_an_unreviewed_row_says_so_and_offers_delete_only_to_those_who_may(as_ro
     assert "Delete" not in reviewer_row
     admin_row = row_of(as_role("Admin").get("/").content.decode(), first)
     assert f'hx-get="/conversations/{first}/delete?from=list"' in admin_row
+
+
+NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.UTC)
+
+
+def render_rows(*conversations, review=None, list_query="", can_delete=True, agents=None):
+    """The rows tag itself, at a fixed time, for conversations built here."""
+    items = [reviews.Row(conversation=c, review=review) for c in conversations]
+    return rows.conversation_rows(items, agents or {}, list_query, can_delete)
+
+
+@pytest.fixture
+def fixed_now(monkeypatch):
+    monkeypatch.setattr(timezone, "now", lambda: NOW)
+
+
+def test_a_row_is_exactly_the_markup_app_js_and_the_page_rely_on(fixed_now):
+    conversation = client.Conversation(
+        id="conv_1",
+        agent_id="agent_1",
+        status="done",
+        start_time=NOW - datetime.timedelta(hours=3, minutes=20),
+        duration=125.0,
+        call_successful="success",
+    )
+    with timezone.override("Asia/Kolkata"):
+        html = render_rows(
+            conversation, list_query="agent=agent_1&status=done", agents={"agent_1": "Billing bot"}
+        )
+    assert html == (
+        '<tr id="row-conv_1">\n'
+        '  <td><input type="checkbox" name="ids" value="conv_1" form="bulk"'
+        ' aria-label="Select conversation conv_1"></td>\n'
+        '  <td><time datetime="2026-03-01T14:10:00+05:30">2026-03-01 14:10</time>'
+        ' <span class="muted small">3 h ago</span></td>\n'
+        '  <td><a href="/conversations/conv_1/?agent=agent_1&amp;status=done">'
+        "Billing bot</a></td>\n"
+        '  <td class="num">2:05</td>\n'
+        "  <td>done</td>\n"
+        '  <td><span class="badge success">success</span></td>\n'
+        '  <td id="review-conv_1"><span class="review unreviewed">Unreviewed</span></td>\n'
+        '<td id="assignee-conv_1"></td>\n'
+        '<td id="tags-conv_1"></td>\n'
+        '  <td class="actions"><a class="danger small" href="/conversations/conv_1/delete"'
+        ' hx-get="/conversations/conv_1/delete?from=list" hx-target="#dialog-slot"'
+        ' aria-label="Delete conversation conv_1">Delete</a></td>\n'
+        "</tr>\n"
+    )
+
+
+def test_a_row_without_a_start_time_or_outcome_says_unknown_and_leaves_the_badge_out(fixed_now):
+    html = render_rows(client.Conversation(id="conv_1"), can_delete=False)
+    assert '<td><span class="muted">unknown</span></td>' in html
+    assert '<a href="/conversations/conv_1/">unknown agent</a>' in html
+    assert '<td class="num">–</td>\n  <td>–</td>\n  <td></td>' in html
+    assert "actions" not in html
+
+
+def test_every_value_in_a_row_is_escaped_exactly_once(fixed_now, make_user):
+    hostile = client.Conversation(
+        id="conv_1",
+        agent_id="agent_1",
+        status='"><b>done</b>',
+        start_time=NOW,
+        call_successful='x" onmouseover="alert(1)',
+    )
+    review = Review(
+        conversation_id="conv_1",
+        status="<i>flagged</i>",
+        assignee=make_user(username="<u>rita</u>"),
+        tags=["Tom & Jerry", "&amp;"],
+    )
+    html = render_rows(
+        hostile,
+        review=review,
+        list_query='agent=<a1>&q="x"',
+        agents={"agent_1": "<script>alert('agent')</script>"},
+    )
+    for raw in ("<script", "<b>", "<i>", "<u>", '" onmouseover'):
+        assert raw not in html
+    assert "&lt;script&gt;alert(&#x27;agent&#x27;)&lt;/script&gt;" in html
+    assert "<td>&quot;&gt;&lt;b&gt;done&lt;/b&gt;</td>" in html
+    assert '<span class="badge x&quot; onmouseover=&quot;alert(1)">' in html
+    assert '<span class="review &lt;i&gt;flagged&lt;/i&gt;">' in html
+    assert '<td id="assignee-conv_1">&lt;u&gt;rita&lt;/u&gt;</td>' in html
+    assert '<span class="tag">Tom &amp; Jerry</span> <span class="tag">&amp;amp;</span> ' in html
+    assert 'href="/conversations/conv_1/?agent=&lt;a1&gt;&amp;q=&quot;x&quot;"' in html
+
+
+def test_the_review_cells_swapped_in_after_a_bulk_change_are_the_rows_own(fixed_now):
+    in_row = render_rows(client.Conversation(id="conv_1"))
+    cells = rows.review_cells(None, "conv_1")
+    assert cells in in_row
+    swapped = rows.review_cells(None, "conv_1", oob=True)
+    assert swapped == cells.replace('conv_1">', 'conv_1" hx-swap-oob="true">')
+    assert swapped.count('hx-swap-oob="true"') == 3
+
+
+def test_the_deleted_fragment_removes_the_row_by_the_id_the_row_was_given(fixed_now):
+    row_id = rows.row_dom_id("conv_1")
+    assert render_rows(client.Conversation(id="conv_1")).startswith(f'<tr id="{row_id}">')
+    html = render_to_string(
+        "conversations/_deleted.html", {"conversation_ids": ["conv_1"], "message": "Deleted."}
+    )
+    assert f'<tr id="{row_id}" hx-swap-oob="delete"></tr>' in html

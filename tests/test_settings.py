@@ -1,35 +1,12 @@
 """Settings come from the environment; a bad value stops start-up naming the variable."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start(**env):
-    """Import the settings in a fresh process, as start-up does."""
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("XUNA_", "DJANGO_")) and key not in ("DEBUG", "SECRET_KEY")
-    }
-    environment.update({"SECRET_KEY": "s" * 50, **env})
-    return subprocess.run(
-        [sys.executable, "-c", "import dashboard.settings"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+from tests.helpers import import_settings
 
 
 def test_the_defaults_start():
-    assert start().returncode == 0
+    assert import_settings().returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -48,12 +25,12 @@ def test_the_defaults_start():
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name, value):
-    result = start(**{name: value})
+    result = import_settings(**{name: value})
     assert result.returncode != 0
     assert name in result.stderr
 
 
 def test_secret_key_is_required_when_debug_is_off():
-    result = start(SECRET_KEY="")
+    result = import_settings(SECRET_KEY="")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr

@@ -6,6 +6,7 @@ import pytest
 from django.template.loader import render_to_string
 
 from conversations.client import Turn
+from conversations.templatetags.transcript import transcript_turns
 
 pytestmark = pytest.mark.django_db
 
@@ -52,6 +53,35 @@ def test_speaker_and_text_are_escaped():
     assert "<script>" not in html
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     assert "&lt;script&gt;alert(&#x27;2&#x27;)&lt;/script&gt; &amp; co" in html
+
+
+def test_each_value_is_escaped_once_and_each_turn_keeps_its_own_speaker():
+    html = transcript_turns(
+        [
+            Turn("agent", "&amp; is how you write &", 0.0),
+            Turn("<b>x</b>", "a", None),
+            Turn("user", "b", 1.0),
+            Turn("agent", "c", None),
+            Turn(None, "d", None),
+        ]
+    )
+    assert html == (
+        '<li class="turn agent" data-at="0.000"><span class="speaker">agent</span>'
+        '<button type="button" class="at link" data-seek="0.000" aria-label="Play from 0:00">'
+        '0:00</button><p class="text">&amp;amp; is how you write &amp;</p></li>\n'
+        '<li class="turn other"><span class="speaker">&lt;b&gt;x&lt;/b&gt;</span>'
+        '<p class="text">a</p></li>\n'
+        '<li class="turn user" data-at="1.000"><span class="speaker">user</span>'
+        '<button type="button" class="at link" data-seek="1.000" aria-label="Play from 0:01">'
+        '0:01</button><p class="text">b</p></li>\n'
+        '<li class="turn agent"><span class="speaker">agent</span><p class="text">c</p></li>\n'
+        '<li class="turn other"><span class="speaker">unknown</span><p class="text">d</p></li>\n'
+    )
+
+
+def test_no_turns_are_an_empty_string(recwarn):
+    assert transcript_turns([]) == ""
+    assert not recwarn.list
 
 
 def test_no_turns_say_so():

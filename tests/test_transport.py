@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conversations import client
+from conversations import client, transport
 
 PAGE = {
     "conversations": [
@@ -67,7 +67,7 @@ def two_write_server(settings):
     # Every call must reach the server, not a page cached by the call before.
     settings.XUNA_CACHE = False
     yield server
-    client.reset_session()  # closes the pooled keep-alive connection the handler waits on
+    transport.reset_session()  # closes the pooled keep-alive connection the handler waits on
     server.shutdown()
     server.server_close()
     thread.join(timeout=2)
@@ -97,3 +97,37 @@ def test_a_call_on_a_reused_connection_does_not_wait_for_a_delayed_ack(two_write
         seconds.append(time.perf_counter() - started)
 
     assert statistics.median(seconds) < DELAYED_ACK_SECONDS * 0.75
+
+
+# Settings: read at call time, with no defaults of the transport's own
+
+
+def test_each_call_uses_the_settings_as_they_are_at_that_moment(settings):
+    settings.XUNA_API_BASE_URL = "https://one.test/"
+    settings.XUNA_API_POOL_SIZE = 7
+    settings.XUNA_API_TIMEOUT = 4.5
+
+    config = transport.read_config()
+
+    assert (config.base_url, config.pool_size, config.timeout) == ("https://one.test", 7, 4.5)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "XUNA_API_BASE_URL",
+        "XUNA_API_KEY",
+        "XUNA_API_KEY_HEADER",
+        "XUNA_API_TIMEOUT",
+        "XUNA_API_CONNECT_TIMEOUT",
+        "XUNA_API_POOL_SIZE",
+        "XUNA_API_MAX_RESPONSE_BYTES",
+    ],
+)
+def test_a_setting_missing_from_settings_is_an_error_not_a_second_default(settings, name):
+    # dashboard/settings.py is the one place each default is written (it said 32 connections
+    # where the client's own default said 16).
+    delattr(settings, name)
+
+    with pytest.raises(AttributeError):
+        transport.read_config()

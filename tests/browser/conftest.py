@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PASSWORD
+
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 OUTPUT = Path(__file__).resolve().parent.parent.parent / "test-results"
-PASSWORD = "a-long-pass-phrase"
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls our fixtures make
 # from here are still synchronous and safe.

@@ -10,11 +10,10 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
+from tests.helpers import PASSWORD, first_with_audio
 from tests.security import hostile
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "a-long-pass-phrase"
 
 
 class Watch:
@@ -41,10 +40,6 @@ def settle(page):
     while page.evaluate("() => document.querySelectorAll('.htmx-request').length > 0"):
         assert time.monotonic() < deadline, "htmx did not settle"
         time.sleep(0.05)
-
-
-def first_with_audio(emulator):
-    return next(i for i in emulator.conversation_ids() if emulator.raw(i).get("audio"))
 
 
 def test_no_page_an_admin_uses_breaks_the_policy(page, login, live_server, emulator, settings):

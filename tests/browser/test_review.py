@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations.models import AuditRecord
+from tests.helpers import first_with_audio
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,10 +20,6 @@ def wait_until(page, expression, timeout=10.0):
     while not page.evaluate(f"() => Boolean({expression})"):
         assert time.monotonic() < deadline, f"timed out waiting for {expression}"
         time.sleep(0.05)
-
-
-def first_with_audio(emulator):
-    return next(cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio"))
 
 
 def test_a_reviewer_sees_when_calls_started_in_their_browsers_time_zone(page, login, emulator):

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations.models import AuditRecord, Review
-from tests.browser.conftest import PASSWORD
+from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,7 +7,6 @@ port makes the refused connection, and another host (the trap) the target of red
 """
 
 import logging
-import socket
 import time
 
 import pytest
@@ -15,7 +14,7 @@ from django.core.cache import cache
 
 from conversations import client as platform_client
 from conversations.models import AuditRecord
-from tests.resilience.conftest import DEADLINE
+from tests.helpers import DEADLINE, closed_port
 from tests.security.tally import COUNTS, send
 
 pytestmark = pytest.mark.django_db
@@ -102,12 +101,6 @@ SAYS_WHEN_ANSWERED = {
 }
 # The surfaces htmx asks for: they must get a fragment, not a page inside the page.
 HTMX_SURFACES = {"list, load more", "delete", "signed URL"}
-
-
-def closed_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

@@ -1,37 +1,18 @@
-"""Fixtures of the adversarial suite: another host to catch what leaks, and the summary."""
+"""Fixtures of the adversarial suite: an https host to catch what leaks.
+
+The plain-http `trap`, `nothing_cached`, `quick_password_hashing` and the summary of what
+the suite tried are shared with the resilience suite: they are in tests/conftest.py.
+"""
 
 import pytest
-from django.core.cache import cache
 
-from tests.security import tally
 from tests.security.trap import Trap, self_signed_certificate
 
 
-def pytest_terminal_summary(terminalreporter):
-    tally.report(terminalreporter)
-
-
 @pytest.fixture(autouse=True)
-def nothing_cached():
-    """Every attack starts cold (a page cached earlier would hide a platform call) and leaves
-    no hostile agent name or page behind for the tests that follow."""
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def quick_password_hashing(settings):
-    """The suite logs in and fails to log in hundreds of times; the hash's strength is not
-    what it tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def trap():
-    """A plain-http host other than the platform, recording what it receives."""
-    with Trap() as server:
-        yield server
+def every_attack_starts_cold(nothing_cached, quick_password_hashing):
+    """Every attack starts with an empty cache (a page cached earlier would hide a platform
+    call) and leaves no hostile agent name or page behind for the tests that follow."""
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ def send(client, method, path, **kwargs):
 
 
 def report(terminalreporter):
-    """Print the counts once, whichever of the suites' conftest files asks first."""
+    """Print the counts, once a run (tests/conftest.py asks at the end)."""
     if not COUNTS:
         return
     terminalreporter.section("security and resilience")

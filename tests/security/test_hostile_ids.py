@@ -10,8 +10,9 @@ from urllib.parse import quote
 import pytest
 
 from conversations.models import AuditRecord
+from tests.helpers import read_whole
+from tests.security.access import ACCESS, url_patterns
 from tests.security.tally import COUNTS, send
-from tests.security.test_access_control import ACCESS, read_whole, url_patterns
 
 pytestmark = pytest.mark.django_db
 

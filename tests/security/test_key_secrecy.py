@@ -12,8 +12,9 @@ import logging
 import pytest
 
 from conversations import client as platform_client
+from conversations import transport
 from conversations.models import AuditRecord
-from tests.conftest import EMULATOR_KEY
+from tests.helpers import EMULATOR_KEY
 from tests.security.tally import send
 
 pytestmark = pytest.mark.django_db
@@ -155,7 +156,7 @@ def test_a_recording_on_another_https_host_is_fetched_without_the_key(
     session = Session(as_role("Reviewer"))
     # Trust the test host's certificate, as a company CA would be trusted in production.
     _, certificate = localhost_certificate
-    platform_client._get_session(platform_client._config()).verify = str(certificate)
+    transport._get_session(transport.read_config()).verify = str(certificate)
 
     response = session.get("/conversations/conv_cdn/audio")
 
@@ -171,7 +172,7 @@ def test_a_crash_in_the_middle_of_a_platform_call_leaks_the_key_nowhere(
     def crash(*args, **kwargs):
         raise RuntimeError("an unforeseen bug while the key was in hand")
 
-    monkeypatch.setattr(platform_client, "_read_json", crash)
+    monkeypatch.setattr(transport, "_read_json", crash)
     user = as_role("Reviewer")
     user.raise_request_exception = False
     response = user.get(f"/conversations/{emulator.conversation_ids()[0]}/")
@@ -206,4 +207,4 @@ def test_the_key_is_hidden_in_the_settings_an_error_report_shows(settings):
 
 
 def test_the_clients_configuration_never_prints_the_key(emulator):
-    assert EMULATOR_KEY not in repr(platform_client._config())
+    assert EMULATOR_KEY not in repr(transport.read_config())

@@ -7,11 +7,10 @@ import pytest
 from axes.models import AccessAttempt
 from django.utils import timezone
 
+from tests.helpers import PASSWORD
 from tests.security.tally import COUNTS
 
 pytestmark = pytest.mark.django_db
-
-PASSWORD = "a-long-pass-phrase"
 
 
 def log_in(client, username, password, *, address="10.0.0.1", path="/login/"):

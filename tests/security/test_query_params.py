@@ -2,8 +2,8 @@
 
 import pytest
 
+from tests.helpers import read_whole
 from tests.security.tally import COUNTS, send
-from tests.security.test_access_control import read_whole
 
 pytestmark = pytest.mark.django_db
 

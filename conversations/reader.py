@@ -1,0 +1,453 @@
+"""The tolerant reader: whatever the platform sent, read into frozen dataclasses.
+
+`parse_conversation` and `parse_page` are pure functions. They fail only when there is
+nothing to show (no object, or no usable id); every other field they cannot read is left
+out and described in `problems`, which the pages show (docs/api.md). The dataclasses are
+defined here, with what they are read from; callers use them through `client`.
+"""
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from conversations.exceptions import UpstreamUnavailable
+from conversations.transport import origin
+
+# What the platform's ids look like; the client sends no other (client.validate_id).
+ID_RE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+RESULTS = frozenset({"success", "failure", "unknown"})
+# The moments every time zone can show: Python's datetime ends with the years 1 and 9999, and
+# a viewer's zone (up to about 15 hours from UTC) carries their first and last hours past
+# those ends, which is an OverflowError wherever a time is shown.
+EARLIEST_TIME = datetime(2, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)  # the first moment out of range
+# Collected values are free-form JSON. The cache's pickling and the page's rendering recurse
+# once or more per level, so a value nested hundreds of levels deep would fail both: what
+# lies deeper than this is replaced by TOO_DEEP.
+MAX_NESTING = 20
+TOO_DEEP = "… (nested too deeply to show)"
+
+
+@dataclass(frozen=True)
+class Turn:
+    speaker: str
+    text: str
+    offset: float | None
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    criterion: str
+    result: str | None
+    score: float | None
+    feedback: str
+
+
+@dataclass(frozen=True)
+class CollectedValue:
+    key: str
+    value: object
+    rationale: str
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    # Unknown unless the platform says; a conversation known only by its id has just that.
+    agent_id: str | None = None
+    agent_name: str | None = None
+    status: str | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    duration: float | None = None
+    audio_url: str | None = None
+    call_successful: str | None = None
+    transcript: tuple[Turn, ...] = ()
+    evaluation: tuple[EvaluationResult, ...] = ()
+    collected_data: tuple[CollectedValue, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    items: tuple[Conversation, ...]
+    next_cursor: str | None
+    has_more: bool
+    problems: tuple[str, ...] = ()
+
+
+def parse_conversation(data: object) -> Conversation:
+    """Read a conversation (detail or list summary) in any of the shapes the platform uses.
+
+    Raises UpstreamUnavailable only when there is no object with a usable id; every other
+    unreadable field is left out and described in `problems`.
+    """
+    if not isinstance(data, dict):
+        raise UpstreamUnavailable("The platform sent a conversation that is not a JSON object.")
+    conversation_id = _read_id(data)
+    if conversation_id is None:
+        raise UpstreamUnavailable("The platform sent a conversation without a usable id.")
+    problems = []
+    metadata = _read_object(data, "metadata", "the metadata", problems)
+    analysis = _read_object(data, "analysis", "the analysis", problems)
+
+    start_time = _read_time(metadata, data, "start", problems)
+    end_time = _read_time(metadata, data, "end", problems)
+    duration = _read_duration(metadata, data, problems)
+    if end_time is None and start_time is not None and duration is not None:
+        try:
+            end_time = start_time + timedelta(seconds=duration)
+        except OverflowError:
+            end_time = None
+        if end_time is None or not _showable(end_time):
+            end_time = None
+            problems.append("The end time is out of range.")
+    if duration is None and start_time is not None and end_time is not None:
+        if end_time >= start_time:
+            duration = (end_time - start_time).total_seconds()
+        else:
+            problems.append("The end time is before the start time.")
+
+    call_successful = _first(data, analysis, key="call_successful")
+    if call_successful is not None:
+        call_successful, _ = _read_outcome(call_successful)
+        if call_successful is None:
+            call_successful = "unknown"
+            problems.append("The call outcome is not success, failure or unknown.")
+
+    return Conversation(
+        id=conversation_id,
+        agent_id=_read_text(data, metadata, "agent_id", "the agent id", problems),
+        agent_name=_read_text(data, metadata, "agent_name", "the agent name", problems),
+        status=_read_text(data, {}, "status", "the status", problems),
+        start_time=start_time,
+        end_time=end_time,
+        duration=duration,
+        audio_url=_read_audio_url(data, problems),
+        call_successful=call_successful,
+        transcript=_read_transcript(data, problems),
+        evaluation=_read_evaluation(data, analysis, problems),
+        collected_data=_read_collected_data(data, analysis, problems),
+        problems=tuple(problems),
+    )
+
+
+def parse_page(data: object) -> ConversationPage:
+    """Read one page of the conversation list; items without a usable id are skipped."""
+    if not isinstance(data, dict):
+        raise UpstreamUnavailable("The platform sent a list that is not a JSON object.")
+    problems = []
+    _, raw_items = _first_of((data,), ("conversations", "items"))
+    if raw_items is None:
+        raw_items = []
+    elif not isinstance(raw_items, list):
+        problems.append("The list of conversations is not a list.")
+        raw_items = []
+    items = []
+    for number, raw in enumerate(raw_items, start=1):
+        try:
+            items.append(parse_conversation(raw))
+        except UpstreamUnavailable:
+            problems.append(f"Conversation {number} in the list has no usable id and was left out.")
+
+    next_cursor = data.get("next_cursor")
+    if next_cursor is not None and not (isinstance(next_cursor, str) and next_cursor):
+        problems.append("The link to the next page is not readable.")
+        next_cursor = None
+    has_more = data.get("has_more")
+    if has_more is None:
+        has_more = next_cursor is not None
+    elif not isinstance(has_more, bool):
+        problems.append("Whether there are more conversations is not readable.")
+        has_more = next_cursor is not None
+    elif has_more and next_cursor is None:
+        problems.append("The list says there are more conversations but gives no next page.")
+        has_more = False
+    return ConversationPage(
+        items=tuple(items), next_cursor=next_cursor, has_more=has_more, problems=tuple(problems)
+    )
+
+
+def _read_id(data):
+    for key in ("conversation_id", "id"):
+        value = data.get(key)
+        if isinstance(value, str) and ID_RE.fullmatch(value):
+            return value
+    return None
+
+
+def _first(*sources, key):
+    """The first non-null value of `key` in the given objects."""
+    for source in sources:
+        value = source.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _first_of(sources, keys):
+    for key in keys:
+        value = _first(*sources, key=key)
+        if value is not None:
+            return key, value
+    return None, None
+
+
+def _read_object(data, key, label, problems):
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{label.capitalize()} is not an object.")
+        return {}
+    return value
+
+
+def _read_text(data, metadata, key, label, problems):
+    value = _first(data, metadata, key=key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{label.capitalize()} is not text.")
+        return None
+    return value
+
+
+def _number(value):
+    """A JSON number as a float, else None.
+
+    Python's bool is an int but true is no amount; NaN, infinity and integers too large for
+    a float are not amounts either.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _read_time(metadata, data, which, problems):
+    """An aware UTC datetime from ISO 8601 text (naive means UTC) or Unix seconds."""
+    key, value = _first_of((metadata, data), (f"{which}_time", f"{which}_time_unix_secs"))
+    if value is None:
+        return None
+    moment = None
+    try:
+        if isinstance(value, str) and not key.endswith("_unix_secs"):
+            moment = datetime.fromisoformat(value.strip())
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            moment = moment.astimezone(UTC)
+        elif (seconds := _number(value)) is not None:
+            moment = datetime.fromtimestamp(seconds, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    if moment is None:
+        problems.append(f"The {which} time is not a readable date.")
+        return None
+    if not _showable(moment):
+        problems.append(f"The {which} time is out of range (year {moment.year}).")
+        return None
+    return moment
+
+
+def _showable(moment):
+    """Whether every time zone can show this moment (EARLIEST_TIME, LATEST_TIME)."""
+    return EARLIEST_TIME <= moment < LATEST_TIME
+
+
+def _read_duration(metadata, data, problems):
+    _, value = _first_of((metadata, data), ("duration", "duration_secs", "call_duration_secs"))
+    if value is None:
+        return None
+    seconds = _number(value)
+    if seconds is None or seconds < 0:
+        problems.append("The duration is not a number of seconds.")
+        return None
+    return seconds
+
+
+def _read_audio_url(data, problems):
+    """The recording's link if it is one the transport could fetch (an http(s) origin)."""
+    _, value = _first_of((data,), ("audio", "audio_url"))
+    if value is None:
+        return None
+    if not isinstance(value, str) or origin(value) is None:
+        problems.append("The recording link is not a web address.")
+        return None
+    return value
+
+
+def _read_transcript(data, problems):
+    turns = data.get("transcript")
+    if turns is None:
+        return ()
+    if not isinstance(turns, list):
+        problems.append("The transcript is not a list of turns.")
+        return ()
+    result = []
+    for number, turn in enumerate(turns, start=1):
+        if not isinstance(turn, dict):
+            problems.append(f"Transcript turn {number} is not readable.")
+            continue
+        _, text = _first_of((turn,), ("text", "message"))
+        if not isinstance(text, str):
+            problems.append(f"Transcript turn {number} has no readable text.")
+            continue
+        _, speaker = _first_of((turn,), ("speaker", "role", "speaker_label"))
+        if isinstance(speaker, str) and speaker.strip():
+            speaker = speaker.strip().lower()
+        else:
+            problems.append(f"Transcript turn {number} has no readable speaker.")
+            speaker = "unknown"
+        _, raw_offset = _first_of((turn,), ("timestamp", "time_in_call_secs", "offset"))
+        offset = _number(raw_offset)
+        if raw_offset is not None and (offset is None or offset < 0):
+            problems.append(f"Transcript turn {number} has no readable time.")
+            offset = None
+        result.append(Turn(speaker=speaker, text=text, offset=offset))
+    return tuple(result)
+
+
+def _named_entries(container, name_keys, label, problems):
+    """(name, entry) pairs from `{name: entry}` or from `[{<name key>: name, ...}]`."""
+    if isinstance(container, dict):
+        return [(name, entry) for name, entry in container.items() if isinstance(name, str)]
+    if not isinstance(container, list):
+        problems.append(f"The {label} are not readable.")
+        return []
+    pairs = []
+    for number, entry in enumerate(container, start=1):
+        name = None
+        if isinstance(entry, dict):
+            _, name = _first_of((entry,), name_keys)
+        if not isinstance(name, str) or not name:
+            problems.append(f"Entry {number} of the {label} has no name and was left out.")
+            continue
+        pairs.append((name, entry))
+    return pairs
+
+
+def _read_outcome(value):
+    """(result, score) from a bool, a number or a success/failure/unknown string."""
+    if isinstance(value, bool):
+        return ("success" if value else "failure"), None
+    if _number(value) is not None:
+        return None, _number(value)
+    if isinstance(value, str) and value.strip().lower() in RESULTS:
+        return value.strip().lower(), None
+    return None, None
+
+
+@dataclass(frozen=True)
+class _Section:
+    """A part of a conversation made of named entries, and where the platform puts it."""
+
+    key: str  # at the top level
+    analysis_key: str  # or inside `analysis`
+    name_keys: tuple[str, ...]  # where an entry of a list keeps its name
+    label: str
+
+
+EVALUATION = _Section(
+    "evaluation_results",
+    "evaluation_criteria_results",
+    ("criterion", "criteria_id", "name"),
+    "evaluation results",
+)
+COLLECTED_DATA = _Section(
+    "collected_data",
+    "data_collection_results",
+    ("key", "data_collection_id", "name"),
+    "collected data",
+)
+
+
+def _read_section(data, analysis, section, problems):
+    """The (name, entry) pairs of a section, from the top level or else from the analysis."""
+    container = data.get(section.key)
+    if container is None:
+        container = analysis.get(section.analysis_key)
+    if container is None:
+        return []
+    return _named_entries(container, section.name_keys, section.label, problems)
+
+
+def _read_evaluation(data, analysis, problems):
+    return tuple(
+        _read_criterion(criterion, entry, problems)
+        for criterion, entry in _read_section(data, analysis, EVALUATION, problems)
+    )
+
+
+def _read_criterion(criterion, entry, problems):
+    if not isinstance(entry, dict):
+        entry = {"result": entry}
+    result = score = None
+    readable = False
+    for key in ("score", "result"):
+        if entry.get(key) is None:
+            continue
+        outcome, number = _read_outcome(entry[key])
+        readable = readable or outcome is not None or number is not None
+        result = result or outcome
+        score = score if score is not None else number
+    if not readable:
+        problems.append(f"The evaluation “{criterion}” has no readable result.")
+        result = "unknown"
+    _, feedback = _first_of((entry,), ("feedback", "rationale"))
+    if feedback is not None and not isinstance(feedback, str):
+        problems.append(f"The feedback for “{criterion}” is not text.")
+        feedback = None
+    return EvaluationResult(
+        criterion=criterion, result=result, score=score, feedback=feedback or ""
+    )
+
+
+def _read_collected_data(data, analysis, problems):
+    return tuple(
+        _read_collected_value(key, entry, problems)
+        for key, entry in _read_section(data, analysis, COLLECTED_DATA, problems)
+    )
+
+
+def _read_collected_value(key, entry, problems):
+    value, rationale = entry, ""
+    if isinstance(entry, dict) and "value" in entry:
+        value, rationale = entry["value"], entry.get("rationale")
+        if rationale is None:
+            rationale = ""
+        elif not isinstance(rationale, str):
+            problems.append(f"The rationale for “{key}” is not text.")
+            rationale = ""
+    if _nested_deeper_than(value, MAX_NESTING):
+        value = _cut_below(value, MAX_NESTING)
+        problems.append(
+            f"The value of “{key}” is nested more than {MAX_NESTING} levels deep; "
+            "the deeper levels are not shown."
+        )
+    return CollectedValue(key=key, value=value, rationale=rationale)
+
+
+def _nested_deeper_than(value, levels):
+    """Whether `value` holds objects or lists more than `levels` deep; recurses `levels` at most."""
+    if not isinstance(value, dict | list):
+        return False
+    if levels == 0:
+        return True
+    items = value.values() if isinstance(value, dict) else value
+    return any(_nested_deeper_than(item, levels - 1) for item in items)
+
+
+def _cut_below(value, levels):
+    """A copy of `value` with each object or list more than `levels` deep replaced by TOO_DEEP."""
+    if not isinstance(value, dict | list):
+        return value
+    if levels == 0:
+        return TOO_DEEP
+    if isinstance(value, dict):
+        return {key: _cut_below(item, levels - 1) for key, item in value.items()}
+    return [_cut_below(item, levels - 1) for item in value]

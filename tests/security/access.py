@@ -1,0 +1,115 @@
+"""The access policy: who may use each of the project's URL patterns, and with which method.
+
+ACCESS has one row per URL name (or, for an unnamed pattern, its route): the sample kwargs
+that build a URL for it and, for each method, the roles that may use it. Everyone else must
+be refused. test_access_control walks it as every role; test_hostile_ids asks every URL with
+an id as the role that may use it.
+
+Adding a URL pattern? `test_every_url_pattern_has_a_row` fails until it has a row here.
+"""
+
+from dataclasses import dataclass, field
+
+from django.urls import URLResolver, get_resolver
+
+ANONYMOUS, NO_ROLE = "anonymous", "no role"
+ROLES = (ANONYMOUS, NO_ROLE, "Reviewer", "Lead", "Admin")
+METHODS = ("GET", "POST", "DELETE")
+
+ANYONE = frozenset(ROLES)
+SIGNED_IN = ANYONE - {ANONYMOUS}
+VIEWERS = frozenset({"Reviewer", "Lead", "Admin"})
+LEADS = frozenset({"Lead", "Admin"})
+ADMINS = frozenset({"Admin"})
+# The admin site is for staff (is_staff), which none of the roles makes anyone.
+STAFF_ONLY = frozenset()
+
+CONVERSATION = "{conversation}"  # a seeded conversation, a different one for each request
+AGENT = "{agent}"  # a seeded agent
+
+
+@dataclass(frozen=True)
+class Row:
+    kwargs: dict = field(default_factory=dict)
+    GET: frozenset = STAFF_ONLY
+    POST: frozenset = STAFF_ONLY
+    DELETE: frozenset = STAFF_ONLY
+    query: str = ""  # added to GET requests
+    data: dict = field(default_factory=dict)  # sent with POST requests
+    # Logging out succeeds by ending the session and sending you to the login page, which
+    # looks like a refusal: for these the walk checks that the session really ended.
+    logs_out: bool = False
+
+
+def admin_model(app_label, model):
+    """The six URL patterns Django's admin adds for one registered model: staff only."""
+    one = {"object_id": "1"}
+    prefix = f"admin:{app_label}_{model}"
+    return {
+        f"{prefix}_changelist": Row(),
+        f"{prefix}_add": Row(),
+        f"{prefix}_history": Row(one),
+        f"{prefix}_delete": Row(one),
+        f"{prefix}_change": Row(one),
+        f"admin/{app_label}/{model}/<path:object_id>/": Row(one),
+    }
+
+
+ACCESS = {
+    "login": Row(GET=ANYONE, POST=ANYONE, DELETE=SIGNED_IN),  # signed-in users are sent home
+    "logout": Row(POST=SIGNED_IN, logs_out=True),
+    "healthz": Row(GET=ANYONE),  # load balancers probe without a session
+    "readyz": Row(GET=ANYONE),
+    "conversations:list": Row(GET=VIEWERS),
+    "conversations:detail": Row({"conversation_id": CONVERSATION}, GET=VIEWERS),
+    "conversations:audio": Row({"conversation_id": CONVERSATION}, GET=VIEWERS),
+    "conversations:delete": Row(
+        {"conversation_id": CONVERSATION},
+        GET=ADMINS,
+        POST=ADMINS,
+        DELETE=ADMINS,
+        data={"reason": "access walk"},
+    ),
+    "conversations:review": Row(
+        {"conversation_id": CONVERSATION}, POST=VIEWERS, data={"status": "passed"}
+    ),
+    # Setting the status of a selection is a lead's call (a reviewer judges from the page).
+    "conversations:bulk": Row(
+        POST=LEADS, data={"ids": CONVERSATION, "action": "status", "status": "passed"}
+    ),
+    "conversations:bulk_delete": Row(POST=ADMINS, data={"ids": CONVERSATION}),
+    "conversations:export": Row(GET=LEADS, query="format=csv"),
+    "conversations:export_progress": Row(GET=LEADS, query="token=accesswalk"),
+    "conversations:signed_url": Row({"agent_id": AGENT}, GET=ADMINS),
+    "conversations:token": Row({"agent_id": AGENT}, GET=ADMINS),
+    "conversations:audit": Row(GET=LEADS),
+    "admin:index": Row(),
+    "admin:login": Row(GET=ANYONE, POST=ANYONE),  # the form is open; it lets staff only in
+    "admin:logout": Row(),
+    "admin:password_change": Row(),
+    "admin:password_change_done": Row(),
+    "admin:autocomplete": Row(),
+    "admin:jsi18n": Row(),
+    "admin:view_on_site": Row({"content_type_id": "1", "object_id": "1"}),
+    "admin:app_list": Row({"app_label": "conversations"}),
+    "admin/(?P<url>.*)$": Row({"url": "nothing-here/"}),
+    "admin:auth_user_password_change": Row({"id": "1"}),
+    **admin_model("auth", "group"),
+    **admin_model("auth", "user"),
+    **admin_model("axes", "accessattempt"),
+    **admin_model("axes", "accesslog"),
+    **admin_model("axes", "accessfailurelog"),
+    **admin_model("conversations", "auditrecord"),
+}
+
+
+def url_patterns(patterns=None, prefix="", namespace=None):
+    """(key, route, name) of every URL pattern, descending into included URLconfs."""
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(part for part in (namespace, pattern.namespace) if part) or None
+            yield from url_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+            continue
+        name = pattern.name and (f"{namespace}:{pattern.name}" if namespace else pattern.name)
+        route = prefix + str(pattern.pattern)
+        yield name or route, route, name
