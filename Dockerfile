@@ -17,10 +17,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_ROOT_USER_ACTION=ignore \
     STATIC_MANIFEST=on \
     HOST=0.0.0.0 \
-    PORT=8000
+    PORT=8000 \
+    HUEY_FILE=/data/huey.sqlite3
 
 # The process runs as `app`, which owns nothing but /data (for a single instance on SQLite:
-# DATABASE_URL=sqlite:////data/db.sqlite3 with a volume there).
+# DATABASE_URL=sqlite:////data/db.sqlite3 with a volume there). Every process opens the
+# worker's queue when it starts; without REDIS_URL that is a SQLite file, so it is in /data.
 RUN useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin app \
  && install -d -o app -g app /data
 WORKDIR /app

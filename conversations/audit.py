@@ -1,7 +1,7 @@
 """Reading the audit log: the records a filter selects, and the log as CSV.
 
 Records are written where their act happens: deletions and refusals in deletion.py, exports
-in export.py.
+in export.py, conversations found deleted elsewhere in sync.py.
 """
 
 from django.db.models import Exists, OuterRef

@@ -133,9 +133,17 @@ def validate_id(value: str) -> str:
 
 
 def list_conversations(
-    agent_id: str | None = None, cursor: str | None = None, page_size: int = 30
+    agent_id: str | None = None,
+    cursor: str | None = None,
+    page_size: int = 30,
+    *,
+    cached: bool = True,
 ) -> ConversationPage:
-    """GET /v1/convai/conversations?agent_id=&cursor=&page_size= (newest first)."""
+    """GET /v1/convai/conversations?agent_id=&cursor=&page_size= (newest first).
+
+    `cached=False` neither reads nor fills the cache (the worker must see the platform as it
+    is now, conversations/sync.py).
+    """
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= 100:
         raise ValueError("page_size must be an int from 1 to 100.")
     params = {"page_size": page_size}
@@ -156,7 +164,7 @@ def list_conversations(
             raise InvalidIdentifier("That page link is not valid.") from None
         return reader.parse_page(body)
 
-    return cache.cached_list_page(params, load)
+    return cache.cached_list_page(params, load) if cached else load()
 
 
 def get_conversation(conversation_id: str, *, cached: bool = True) -> Conversation:

@@ -70,9 +70,11 @@ class AuditRecord(models.Model):
         NOT_ATTEMPTED = "not_attempted", "Not attempted"
         DENIED = "denied", "Denied"
         EXPORTED = "exported", "Exported"
+        # The worker's sweep found it deleted elsewhere (the platform's console, retention).
+        FOUND_GONE = "found_gone", "Found gone"
 
     # The outcomes after which the conversation no longer exists on the platform.
-    GONE = (Outcome.DELETED, Outcome.ALREADY_GONE)
+    GONE = (Outcome.DELETED, Outcome.ALREADY_GONE, Outcome.FOUND_GONE)
 
     # Blank for an export, which concerns many conversations (see `detail` and `row_count`).
     conversation_id = models.CharField(max_length=128, db_index=True, blank=True)
@@ -187,6 +189,134 @@ class Tag(models.Model):
 
     class Meta:
         ordering = ["-uses", "name"]
+        default_permissions = ()
+
+    def __str__(self):
+        return self.name
+
+
+# The conversation index: the dashboard's own record of every conversation, filled by the
+# worker (conversations/sync.py) so that questions the platform's API cannot answer (review
+# state, dates, outcomes, criteria, values, over the whole history) are answered here.
+# Holds platform data: a deletion removes a conversation's rows with its audit outcome.
+
+
+class IndexedConversation(models.Model):
+    """One conversation as the platform last described it."""
+
+    conversation_id = models.CharField(max_length=128, primary_key=True)
+    agent_id = models.CharField(max_length=128, blank=True)
+    agent_name = models.CharField(max_length=200, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=40, blank=True)
+    # Final: the platform will not change it any more (done, failed); else it is refreshed.
+    final = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, blank=True)  # success, failure, unknown or ""
+    title = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    has_audio = models.BooleanField(default=False)
+    # Whether the detail was read (evaluation, values, turns), not only the list's summary.
+    detailed = models.BooleanField(default=False)
+    # Which version of the platform's answer this is: a digest of what the reader read.
+    version = models.CharField(max_length=64, blank=True)
+    indexed_at = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+        indexes = [
+            # Newest first, with the id as the tie-breaker of keyset pagination.
+            models.Index(fields=["-start_time", "-conversation_id"], name="index_by_start"),
+            models.Index(fields=["agent_id", "-start_time"], name="index_by_agent"),
+            models.Index(fields=["outcome", "-start_time"], name="index_by_outcome"),
+            models.Index(fields=["duration"], name="index_by_duration"),
+            models.Index(fields=["final", "indexed_at"], name="index_not_final"),
+        ]
+
+    def __str__(self):
+        return self.conversation_id
+
+
+class IndexedEvaluation(models.Model):
+    """One evaluation criterion's result for one indexed conversation."""
+
+    conversation = models.ForeignKey(
+        IndexedConversation, on_delete=models.CASCADE, related_name="evaluations"
+    )
+    criterion = models.CharField(max_length=200)
+    result = models.CharField(max_length=10, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "criterion"], name="one_result_per_criterion"
+            )
+        ]
+        indexes = [models.Index(fields=["criterion", "result"], name="index_by_criterion")]
+
+    def __str__(self):
+        return f"{self.criterion}: {self.result}"
+
+
+class IndexedValue(models.Model):
+    """One collected-data value for one indexed conversation."""
+
+    conversation = models.ForeignKey(
+        IndexedConversation, on_delete=models.CASCADE, related_name="values"
+    )
+    key = models.CharField(max_length=200)
+    # The value as JSON, and as short text to filter on ("true", "42", "refund").
+    value = models.JSONField(null=True, blank=True)
+    text = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "key"], name="one_value_per_key")
+        ]
+        indexes = [models.Index(fields=["key", "text"], name="index_by_value")]
+
+    def __str__(self):
+        return f"{self.key} = {self.text}"
+
+
+class IndexedTurn(models.Model):
+    """One turn of a transcript, for full-text search; kept only while settings allow."""
+
+    conversation = models.ForeignKey(
+        IndexedConversation, on_delete=models.CASCADE, related_name="turns"
+    )
+    position = models.PositiveIntegerField()
+    speaker = models.CharField(max_length=40)
+    offset = models.FloatField(null=True, blank=True)
+    text = models.TextField()
+
+    class Meta:
+        default_permissions = ()
+        ordering = ["conversation", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "position"], name="one_turn_per_place")
+        ]
+
+    def __str__(self):
+        return f"{self.speaker} at {self.offset}"
+
+
+class SyncState(models.Model):
+    """Where a sync job stands, kept in the database so a restarted worker resumes there."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    cursor = models.TextField(blank=True)
+    finished = models.BooleanField(default=False)
+    seen = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
         default_permissions = ()
 
     def __str__(self):

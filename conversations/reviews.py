@@ -1,19 +1,25 @@
 """The review workflow the platform does not know about: status, assignee, tags, notes.
 
-Reviews are keyed by conversation id in the dashboard's own database. Filters on them are
-applied to the pages fetched from the platform (which cannot apply them), fetching further
-pages until a page is full, within a bound.
+Reviews are keyed by conversation id in the dashboard's own database. The list's filters are
+read here (ReviewFilter). A list with no filter but the agent is the platform's own list, one
+call a page. Any other filter is answered by the conversation index (queries.py) over the
+whole indexed history; while the index is off or empty, by searching the platform's pages
+for matches, within a bound.
 """
 
 import dataclasses
+import math
 import re
+from datetime import date, datetime, time, timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
 from django.http import QueryDict
+from django.utils import timezone
+from django.utils.dateparse import parse_date
 
-from conversations import client
+from conversations import client, index, queries
 from conversations.models import AuditRecord, Review, ReviewChange, Tag
 
 # How many conversations one list request may search through for a review filter.
@@ -21,52 +27,178 @@ MAX_SCAN = 1000
 SCAN_PAGE_SIZE = 100
 MAX_TAGS = 20
 TAG_RE = re.compile(r"[^\s,][^,]{0,49}")
+UNREVIEWED = Review.Status.UNREVIEWED
+# Days outside these are not ones a call has, and a day after the last one still exists.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9000, 1, 1)
+MAX_MINUTES = 100_000
+TEXT_MAX = 200
+
+
+def read_text(value):
+    """Typed text as the index compares it: trimmed, no NUL (PostgreSQL refuses one), within
+    the index's columns."""
+    return value.replace("\x00", "").strip()[:TEXT_MAX] or None
+
+
+def read_tag(value):
+    """A tag as parse_tags stores it."""
+    return " ".join(value.replace("\x00", "").split())[:50] or None
+
+
+def read_day(value):
+    """An ISO date (2026-03-01); none for anything else, also a day that does not exist."""
+    try:
+        day = parse_date(value.strip()[:10])
+    except ValueError:
+        return None
+    return day if day and FIRST_DAY <= day <= LAST_DAY else None
+
+
+def read_minutes(value):
+    """A number of minutes, 0 or more ("2", "0.5"); none for anything else."""
+    try:
+        minutes = float(value.strip()[:20])
+    except ValueError:
+        return None
+    return minutes if math.isfinite(minutes) and 0 <= minutes <= MAX_MINUTES else None
+
+
+def write_minutes(minutes):
+    return str(int(minutes)) if minutes.is_integer() else repr(minutes)
+
+
+def one_of(choices):
+    return lambda value: value if value in choices else None
+
+
+# Each filter of the list but the agent (agents.agent_filter reads that one): its query
+# parameter, its field, how it is read (None: not given, or unreadable, and then ignored, as
+# if it had not been given) and how it is written back.
+PARAMETERS = (
+    ("review", "status", one_of(Review.Status.values), str),
+    ("assigned", "mine", lambda value: value == "me", lambda mine: "me"),
+    ("tag", "tag", read_tag, str),
+    ("since", "since", read_day, date.isoformat),
+    ("until", "until", read_day, date.isoformat),
+    ("min_minutes", "min_minutes", read_minutes, write_minutes),
+    ("max_minutes", "max_minutes", read_minutes, write_minutes),
+    ("outcome", "outcome", one_of(queries.OUTCOMES), str),
+    ("criterion", "criterion", read_text, str),
+    ("result", "result", one_of(queries.RESULTS), str),
+    ("data_key", "data_key", read_text, str),
+    ("data_value", "data_value", read_text, str),
+    ("sort", "sort", one_of(queries.SORTS.keys() - {queries.DEFAULT_SORT}), str),
+)
+# What only the index can answer: the platform's list pages hold no evaluation results and
+# no collected data, and come in one order.
+INDEX_ONLY = (
+    ("criterion", "evaluation criterion"),
+    ("result", "evaluation result"),
+    ("data_key", "collected data"),
+    ("data_value", "collected value"),
+    ("sort", "sort order"),
+)
+
+
+def given(value):
+    """Whether a filter's value filters: 0 minutes does, "not assigned to me" does not."""
+    return value is not None and value is not False
 
 
 @dataclasses.dataclass(frozen=True)
 class ReviewFilter:
-    """The list filters the dashboard applies itself, read from (and written to) the URL."""
+    """The list's filters, read from (and written to) the URL; all but the agent are the
+    dashboard's own (`local`)."""
 
     agent_id: str | None = None
     status: str | None = None
     mine: bool = False
     tag: str | None = None
+    since: date | None = None  # days in the viewer's time zone, both included
+    until: date | None = None
+    min_minutes: float | None = None  # duration, both included
+    max_minutes: float | None = None
+    outcome: str | None = None
+    criterion: str | None = None
+    result: str | None = None
+    data_key: str | None = None
+    data_value: str | None = None
+    sort: str | None = None  # None: newest first
 
     @classmethod
     def from_query(cls, params, *, agent_id=None):
-        status = params.get("review", "")
-        tag = params.get("tag", "").strip()[:50]
-        return cls(
-            agent_id=agent_id,
-            status=status if status in Review.Status.values else None,
-            mine=params.get("assigned") == "me",
-            tag=tag or None,
-        )
+        fields = {field: read(params.get(name, "")) for name, field, read, _ in PARAMETERS}
+        return cls(agent_id=agent_id, **fields)
 
     @property
     def local(self):
-        """Whether any filter needs the dashboard's database (not just the platform)."""
-        return bool(self.status or self.mine or self.tag)
+        """Whether any filter (or the sort) needs the dashboard's database."""
+        return any(given(getattr(self, field)) for _, field, _, _ in PARAMETERS)
 
-    def matches(self, review, user):
-        status = review.status if review else Review.Status.UNREVIEWED
+    @property
+    def unscannable(self):
+        """What of this filter a search of the platform's pages cannot apply."""
+        labels = [label for field, label in INDEX_ONLY if getattr(self, field)]
+        return list(dict.fromkeys(labels))
+
+    def start_range(self):
+        """The days as [start, end) in the viewer's time zone (ViewerTimezoneMiddleware)."""
+        zone = timezone.get_current_timezone()
+        start = self.since and datetime.combine(self.since, time.min, zone)
+        end = self.until and datetime.combine(self.until + timedelta(days=1), time.min, zone)
+        return start, end
+
+    def duration_range(self):
+        """The durations as [shortest, longest] in seconds, either None for no bound."""
+        return tuple(None if m is None else m * 60 for m in (self.min_minutes, self.max_minutes))
+
+    def matches(self, row, user):
+        """Whether a Row from the platform's list passes the filters a search of its pages
+        can apply: all but `unscannable`, as the index applies them (queries.py)."""
+        return self.review_matches(row.review, user) and self.summary_matches(row.conversation)
+
+    def review_matches(self, review, user):
+        status = review.status if review else UNREVIEWED
         if self.status and status != self.status:
             return False
         if self.mine and not (review and review.assignee_id == user.pk):
             return False
         return not (self.tag and not (review and self.tag in review.tags))
 
+    def summary_matches(self, conversation):
+        start, end = self.start_range()
+        shortest, longest = self.duration_range()
+        moment, duration = conversation.start_time, conversation.duration
+        outcome = conversation.call_successful or ""
+        return not (
+            ((start or end) and moment is None)
+            or (start and moment < start)
+            or (end and moment >= end)
+            or ((shortest is not None or longest is not None) and duration is None)
+            or (shortest is not None and duration < shortest)
+            or (longest is not None and duration > longest)
+            or (self.outcome and outcome not in queries.OUTCOMES[self.outcome])
+        )
+
+    @property
+    def more_filters(self):
+        """Whether a filter beyond the first row of the form is set (it then shows them)."""
+        return any(given(getattr(self, field)) for _, field, _, _ in PARAMETERS[3:])
+
+    @property
+    def params(self):
+        """The query parameters of these filters, as written in a link and in the form."""
+        params = {"agent": self.agent_id} if self.agent_id else {}
+        for name, field, _, write in PARAMETERS:
+            value = getattr(self, field)
+            if given(value):
+                params[name] = write(value)
+        return params
+
     def query_string(self):
         """These filters as a URL query (no cursor), for links that keep the list's context."""
         query = QueryDict(mutable=True)
-        for name, value in (
-            ("agent", self.agent_id),
-            ("review", self.status),
-            ("assigned", "me" if self.mine else None),
-            ("tag", self.tag),
-        ):
-            if value:
-                query[name] = value
+        query.update(self.params)
         return query.urlencode()
 
 
@@ -83,6 +215,13 @@ class ListResult:
     has_more: bool
     searched: int
     problems: int = 0
+    # Where the rows come from: "platform" (its list), "scan" (its pages searched for
+    # matches, within MAX_SCAN) or "index".
+    source: str = "platform"
+    # The exact size of an indexed list, on its first page (queries.Counts).
+    counts: queries.Counts | None = None
+    # The filters a scan could not apply (ReviewFilter.unscannable).
+    unapplied: tuple = ()
 
 
 def reviews_for(conversation_ids):
@@ -95,9 +234,33 @@ def reviews_for(conversation_ids):
 
 
 def fetch_page(review_filter, user, *, cursor=None, page_size=50):
-    """One page of the list, with reviews; with review filters, searches further pages.
+    """One page of the list, with reviews.
 
-    Without a review filter this is exactly one platform call. With one, whole platform pages
+    Without a filter beyond the agent, exactly one platform call (platform_page). With one,
+    from the index when it is on and holds anything (index_page), and for every page link it
+    made; else by searching the platform's pages (platform_page).
+    """
+    if review_filter.local and queries.serves(cursor):
+        return index_page(review_filter, user, cursor=cursor, page_size=page_size)
+    return platform_page(review_filter, user, cursor=cursor, page_size=page_size)
+
+
+def index_page(review_filter, user, *, cursor, page_size):
+    """A page of an indexed list after `cursor`; the first page has the list's counts."""
+    conversations = queries.selected(review_filter, user)
+    found, next_cursor = queries.page(
+        conversations, review_filter.sort, cursor=cursor, size=page_size
+    )
+    by_id = reviews_for(c.id for c in found)
+    rows = [Row(c, by_id.get(c.id)) for c in found]
+    counts = None if cursor else queries.counts(review_filter, user)
+    return ListResult(rows, next_cursor, next_cursor is not None, 0, source="index", counts=counts)
+
+
+def platform_page(review_filter, user, *, cursor=None, page_size=50):
+    """One page of the platform's list; with local filters, a search of its pages.
+
+    Without a local filter this is exactly one platform call. With one, whole platform pages
     are fetched until `page_size` rows match, the platform has no more, or MAX_SCAN
     conversations were searched; the cursor then continues after the last page searched.
     """
@@ -106,30 +269,56 @@ def fetch_page(review_filter, user, *, cursor=None, page_size=50):
     for page, page_rows in platform_pages(review_filter.agent_id, cursor=cursor, page_size=size):
         searched += len(page.items)
         problems += len(page.problems)
-        rows += [r for r in page_rows if review_filter.matches(r.review, user)]
+        rows += [r for r in page_rows if review_filter.matches(r, user)]
         cursor = page.next_cursor if page.has_more else None
         if not review_filter.local or len(rows) >= page_size or searched >= MAX_SCAN:
             break
-    return ListResult(rows, cursor, cursor is not None, searched, problems)
+    source = "scan" if review_filter.local else "platform"
+    unapplied = tuple(review_filter.unscannable)
+    return ListResult(rows, cursor, cursor is not None, searched, problems, source, None, unapplied)
 
 
-def next_unreviewed(review_filter, user, current_id):
-    """The id of the next Unreviewed conversation after `current_id` in this list, if any."""
-    unreviewed = dataclasses.replace(review_filter, status=Review.Status.UNREVIEWED)
+def next_to_review(review_filter, user, current_id):
+    """The id of the conversation "Save and next" opens after `current_id`, in its list.
+
+    In a list of one review state (Flagged, Unreviewed, ...), the next one of that list after
+    the current one, whatever was just saved on it; in any other list, the next one of the
+    list still Unreviewed. When none follows, the Unreviewed queue starts again from the top
+    (one skipped earlier is still to do); a list of a verdict ends there: None.
+    """
+    queue = review_filter
+    if not review_filter.status:
+        queue = dataclasses.replace(review_filter, status=UNREVIEWED)
+    wrap = queue.status == UNREVIEWED
+    if review_filter.local and queries.available():
+        return queries.next_after(queue, user, current_id, wrap=wrap)
+    return scan_next(queue, user, current_id, wrap=wrap)
+
+
+def scan_next(queue, user, current_id, *, wrap):
+    """next_to_review from the platform's pages, within MAX_SCAN."""
     seen_current, searched, first = False, 0, None
-    for page, rows in platform_pages(review_filter.agent_id):
+    for page, rows in platform_pages(queue.agent_id):
         for row in rows:
             if row.conversation.id == current_id:
                 seen_current = True
-            elif unreviewed.matches(row.review, user):
+            elif queue.matches(row, user):
                 if seen_current:
                     return row.conversation.id
                 first = first or row.conversation.id
         searched += len(page.items)
         if searched >= MAX_SCAN:
             break
-    # The current one was not found (or nothing follows it): start from the top.
-    return first
+    # The current one was not found, or nothing follows it.
+    return first if wrap or not seen_current else None
+
+
+def place_in_list(review_filter, user, conversation_id):
+    """Where a conversation opened from a list the index answers is in it (queries.Place);
+    None for any other list."""
+    if not (review_filter.local and queries.available()):
+        return None
+    return queries.place(review_filter, user, conversation_id)
 
 
 def platform_pages(agent_id, *, cursor=None, page_size=SCAN_PAGE_SIZE):
@@ -360,9 +549,11 @@ def history(conversation_id, limit=100):
 
 
 def wipe_local_traces(conversation_id):
-    """Remove everything the dashboard stored about a conversation, except the audit log."""
+    """Remove everything the dashboard stored about a conversation, except the audit log:
+    its review, the review's history, and its index records."""
     Review.objects.filter(conversation_id=conversation_id).delete()
     ReviewChange.objects.filter(conversation_id=conversation_id).delete()
+    index.purge(conversation_id)
 
 
 def assignable_users():

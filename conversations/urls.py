@@ -17,4 +17,5 @@ urlpatterns = [
     path("agents/<str:agent_id>/signed-url", views.agent_signed_url, name="signed_url"),
     path("agents/<str:agent_id>/token", views.agent_token, name="token"),
     path("audit/", views.audit_list, name="audit"),
+    path("index/refresh", views.index_refresh, name="index_refresh"),
 ]

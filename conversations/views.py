@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpResponse, JsonResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import audit, client, deletion, export, reviews
+from conversations import audit, client, deletion, export, queries, reviews, tasks
 from conversations.agents import agent_filter, agents_seen, remember_agents
 from conversations.errors import error_for, render_error, render_toast, wants_json
 from conversations.forms import ReviewForm
@@ -50,8 +51,7 @@ def conversation_list(request):
     context = list_context(review_filter, result, agents, cursor)
     if request.htmx and cursor:
         return render(request, "conversations/_rows.html", context)
-    users = reviews.assignable_users() if can_assign(request.user) else None
-    context.update(tags=reviews.tag_suggestions(), users=users)
+    context.update(list_page_context(request.user, result))
     return render(request, "conversations/list.html", context)
 
 
@@ -67,6 +67,38 @@ def list_context(review_filter, result, agents, cursor):
     }
 
 
+def list_page_context(user, result):
+    """What the whole page adds to its rows: the filters' choices and, for a list the index
+    answered, how fresh the index is."""
+    return {
+        "tags": reviews.tag_suggestions(),
+        "users": reviews.assignable_users() if can_assign(user) else None,
+        "criteria": queries.criteria(),
+        "data_keys": queries.data_keys(),
+        "sorts": queries.SORTS,
+        "outcomes": queries.OUTCOMES,
+        "results": queries.RESULTS,
+        "index": queries.index_state() if result.source == "index" else None,
+    }
+
+
+# A refresh asked for within this many seconds of another, by anyone, is the same refresh.
+REFRESH_SECONDS = 10
+REFRESH_KEY = "conversations:index-refresh"
+REFRESH_ASKED = "The newest conversations are on their way: reload the list in a few seconds."
+
+
+@require_POST
+@view_required
+def index_refresh(request):
+    """Ask the worker for a head sync now (tasks.head_sync_now), then show the list again."""
+    if not settings.INDEX_ENABLED:
+        return back_to_list(request, messages.ERROR, "The conversation index is turned off.")
+    if cache.add(REFRESH_KEY, True, REFRESH_SECONDS):
+        tasks.head_sync_now()
+    return back_to_list(request, messages.INFO, REFRESH_ASKED)
+
+
 @require_GET
 @view_required
 @never_cache
@@ -77,10 +109,12 @@ def conversation_detail(request, conversation_id):
 
 def detail_context(request, conversation, panel=None):
     agents = agents_seen()
-    list_query = filter_from(request.GET, agents, lenient=True).query_string()
+    list_filter = filter_from(request.GET, agents, lenient=True)
+    list_query = list_filter.query_string()
     return {
         "c": conversation,
         "agents": agents,
+        "in_list": reviews.place_in_list(list_filter, request.user, conversation.id),
         **(panel or review_panel_context(request, conversation.id, list_query=list_query)),
     }
 
@@ -202,7 +236,7 @@ def form_errors(form):
 
 
 def go_to_next(request, review_filter, current_id):
-    next_id = reviews.next_unreviewed(review_filter, request.user, current_id)
+    next_id = reviews.next_to_review(review_filter, request.user, current_id)
     if next_id is None:
         messages.info(request, "Nothing left to review in this list.")
         url = f"{reverse('conversations:list')}?{review_filter.query_string()}"

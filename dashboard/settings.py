@@ -166,6 +166,23 @@ XUNA_CACHE_CONVERSATION_SECONDS = env_number(
     "XUNA_CACHE_CONVERSATION_SECONDS", 60, minimum=1, maximum=3600, cast=int
 )
 
+# The conversation index (conversations/index.py), filled by the worker (conversations/sync.py).
+# INDEX_TRANSCRIPTS=off keeps transcripts out of it (metadata, evaluation and values only);
+# INDEX_TRANSCRIPT_DAYS drops indexed transcripts of calls older than that (0: keep them).
+INDEX_ENABLED = env_bool("INDEX_ENABLED", True)
+INDEX_TRANSCRIPTS = env_bool("INDEX_TRANSCRIPTS", True)
+INDEX_TRANSCRIPT_DAYS = env_number("INDEX_TRANSCRIPT_DAYS", 0, minimum=0, maximum=36500, cast=int)
+# The worker that keeps it current (conversations/tasks.py runs conversations/sync.py): a head
+# sync every SYNC_INTERVAL_SECONDS, with SYNC_CONCURRENCY conversations fetched at once; a
+# backfill of the older history, SYNC_BACKFILL_DAYS back (0: all of it); a sweep for
+# conversations deleted elsewhere every SYNC_RECONCILE_MINUTES.
+SYNC_INTERVAL_SECONDS = env_number("SYNC_INTERVAL_SECONDS", 5, minimum=1, maximum=3600, cast=int)
+SYNC_CONCURRENCY = env_number("SYNC_CONCURRENCY", 4, minimum=1, maximum=32, cast=int)
+SYNC_BACKFILL_DAYS = env_number("SYNC_BACKFILL_DAYS", 0, minimum=0, maximum=36500, cast=int)
+SYNC_RECONCILE_MINUTES = env_number(
+    "SYNC_RECONCILE_MINUTES", 60, minimum=1, maximum=10080, cast=int
+)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -177,6 +194,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "csp",
     "axes",
+    "huey.contrib.djhuey",
     "conversations",
 ]
 
@@ -234,6 +252,11 @@ try:
     }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The worker writes the index while the web process writes reviews. A transaction takes
+    # SQLite's write lock when it begins, so that two writers wait for each other instead of
+    # one failing at once with "database is locked" (a read lock cannot be upgraded).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A database that does not answer fails the request within seconds, with the 503 page
     # (conversations/health.py), instead of holding a thread until the OS gives up.
@@ -297,6 +320,35 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+
+# The task queue of the worker (`manage.py run_huey`, docs/deploy.md). By default a SQLite file
+# beside the database (HUEY_FILE): no extra service, one worker. With REDIS_URL, Redis, which
+# every instance shares: several workers, one queue, and one lock per kind of sync. The Redis
+# flavour sets locks with an expiry (SET NX EX, any Redis 7), so that a lock held by a killed
+# worker frees itself; a SQLite file has one worker, which clears stale locks when it starts.
+_DATABASE_FILE = DATABASES["default"]["NAME"]
+HUEY_FILE = env_str(
+    "HUEY_FILE",
+    str(Path(_DATABASE_FILE).with_name("huey.sqlite3"))
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and str(_DATABASE_FILE) not in ("", ":memory:")
+    else str(BASE_DIR / "huey.sqlite3"),
+)
+HUEY = {
+    "name": "review",
+    # Never run tasks inside the web process, whatever DEBUG says (djhuey's default).
+    "immediate": False,
+    # The tasks return nothing that anyone reads.
+    "results": False,
+    # Idle workers look at the queue at least once a second (Huey's default backs off to 10 s),
+    # so that a task enqueued by a page starts within a second, not within ten.
+    "consumer": {"workers": 4, "worker_type": "thread", "max_delay": 1.0},
+}
+if REDIS_URL:
+    HUEY.update(huey_class="huey.RedisExpireHuey", url=REDIS_URL)
+else:
+    HUEY.update(huey_class="huey.SqliteHuey", filename=HUEY_FILE)
+    HUEY["consumer"]["flush_locks"] = True
 
 # Sessions end after an idle time and, at the latest, an absolute time after login
 # (conversations.middleware.SessionLimitsMiddleware). Logout and a password change end them too.
@@ -374,5 +426,10 @@ LOGGING = {
         "urllib3": {"level": "WARNING"},
         # django-axes logs every successful login at INFO; lockouts are WARNING.
         "axes": {"level": "WARNING"},
+        # The worker: its start and its warnings, not a line for each task it runs (several
+        # a second). A handler of its own, so that run_huey does not add another.
+        "huey": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "huey.consumer": {"level": "INFO"},
+        "huey.consumer.Scheduler": {"level": "WARNING"},
     },
 }

@@ -34,7 +34,11 @@ def _interrupt(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m emulator", description="Serve a stand-in of the Xuna conversations API."
+        prog="python -m emulator",
+        description="Serve a stand-in of the Xuna conversations API.",
+        epilog="At run time, without the key: /_emulator/calls, faults, latency, reset, "
+        "conversations (POST adds one; DELETE /_emulator/conversations/ID deletes one behind "
+        "the dashboard's back). See docs/api.md.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
@@ -52,6 +56,21 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ENDPOINT=KIND[:times]",
         help=f"endpoints: {', '.join(ENDPOINTS)} or *; kinds: {', '.join(FAULT_KINDS)}",
     )
+    parser.add_argument(
+        "--arrivals-per-minute",
+        type=float,
+        default=0,
+        metavar="RATE",
+        help="start a new conversation every 60/RATE seconds (default 0: none); each is "
+        "in-progress for its call's duration, then processing, then done or failed",
+    )
+    parser.add_argument(
+        "--processing-seconds",
+        type=float,
+        default=20,
+        metavar="SECONDS",
+        help="how long a new conversation stays processing, without its analysis (default 20)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
 
@@ -67,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             jitter_ms=args.jitter_ms,
             faults=args.fault,
             verbose=args.verbose,
+            arrivals_per_minute=args.arrivals_per_minute,
+            processing_seconds=args.processing_seconds,
         )
         emulator.start()
     except (ValueError, OSError) as error:

@@ -2,13 +2,16 @@
 
 Each control endpoint calls the public `Emulator` method a test in the same process would call
 (calls, faults, latency, reset, conversations). Control requests need no key and are never
-logged as calls.
+logged as calls: `DELETE /_emulator/conversations/{id}` is a deletion behind the dashboard's
+back, which it can only notice by the conversation's absence.
 """
 
 import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING
+from urllib.parse import unquote
 
+from emulator import endpoints
 from emulator.responses import Response, error_response, json_response
 from emulator.routes import CONTROL_PREFIX
 
@@ -22,6 +25,10 @@ class _BadJSON(ValueError):
 
 def answer(emulator: "Emulator", method: str, path: str, body: bytes) -> Response:
     name = path.removeprefix(CONTROL_PREFIX).strip("/")
+    # One conversation's path names the collection, and its id goes to the action.
+    collection, slash, item = name.partition("/")
+    if slash:
+        name = f"{collection}/{{id}}"
     actions = {
         ("calls", "GET"): lambda: {"calls": [asdict(call) for call in emulator.calls]},
         ("calls", "DELETE"): emulator.clear_calls,
@@ -33,6 +40,7 @@ def answer(emulator: "Emulator", method: str, path: str, body: bytes) -> Respons
         ("conversations", "POST"): lambda: {
             "conversation_id": emulator.add_conversation(_json_object(body))
         },
+        ("conversations/{id}", "DELETE"): lambda: _delete_conversation(emulator, unquote(item)),
     }
     action = actions.get((name, method))
     if action is None:
@@ -45,6 +53,8 @@ def answer(emulator: "Emulator", method: str, path: str, body: bytes) -> Respons
         return error_response(400, "invalid_json", str(error))
     except (TypeError, ValueError) as error:
         return error_response(422, "invalid_request", str(error))
+    if isinstance(result, Response):
+        return result
     return json_response(200, {} if result is None else result)
 
 
@@ -55,6 +65,12 @@ def _post_fault(emulator: "Emulator", payload: dict) -> dict:
     endpoint, kind = options.pop("endpoint"), options.pop("kind")
     emulator.set_fault(endpoint, kind, times=options.pop("times", None), **options)
     return {"fault": payload}
+
+
+def _delete_conversation(emulator: "Emulator", conversation_id: str) -> Response | None:
+    if not emulator.delete_conversation(conversation_id):
+        return endpoints.not_found(conversation_id)
+    return None
 
 
 def _post_latency(emulator: "Emulator", payload: dict) -> None:

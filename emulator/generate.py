@@ -8,6 +8,7 @@ are relative to the start of the current UTC day.
 
 import random
 import string
+from collections.abc import Container
 from dataclasses import dataclass
 
 from emulator.phrases import (
@@ -35,6 +36,7 @@ ALPHABET = string.ascii_lowercase + string.digits
 DAY = 86400
 SPREAD_DAYS = 60
 LONG_TRANSCRIPT_TURNS = 1200
+SHARES = [share for _, _, share in AGENTS]  # how often each agent takes a call
 
 
 def _token(rng: random.Random, length: int) -> str:
@@ -48,17 +50,36 @@ def day_start(now: float) -> int:
 def generate(seed: int, count: int, now: float) -> tuple[list[Agent], list[Record]]:
     rng = random.Random(seed)
     agents = [Agent(f"agent_{_token(rng, 26)}", name, topic) for name, topic, _ in AGENTS]
-    shares = [share for _, _, share in AGENTS]
     origin = day_start(now)
     long_index = rng.randrange(count) if count else -1
-    seen = set()
+    seen: set[str] = set()
+    stream = Stream(rng, agents, seen)
     records = []
     for index in range(count):
+        record = stream.draw(index, origin, long=index == long_index)
+        seen.add(record.conversation_id)
+        records.append(record)
+    return agents, records
+
+
+@dataclass
+class Stream:
+    """A seeded stream of conversations: the seeded history, or the arrivals (arrivals.py)."""
+
+    rng: random.Random
+    agents: list[Agent]
+    taken: Container[str]  # the ids a new one must not have
+
+    def draw(self, index: int, origin: float, *, long: bool = False) -> Record:
+        """The stream's `index`-th conversation, started up to SPREAD_DAYS before `origin`.
+
+        `long` makes it the one with a transcript of LONG_TRANSCRIPT_TURNS turns.
+        """
+        rng = self.rng
         conversation_id = f"conv_{_token(rng, 24)}"
-        while conversation_id in seen:
+        while conversation_id in self.taken:
             conversation_id = f"conv_{_token(rng, 24)}"
-        seen.add(conversation_id)
-        agent = rng.choices(agents, weights=shares)[0]
+        agent = rng.choices(self.agents, weights=SHARES)[0]
         start = origin - rng.randint(1, SPREAD_DAYS * DAY)
         failed = rng.random() < 0.07
         # Short calls are common, long ones rare: skew towards the low end of 2..80.
@@ -82,27 +103,24 @@ def generate(seed: int, count: int, now: float) -> tuple[list[Agent], list[Recor
             flavor = "markup"
         elif index % 9 == 4:
             flavor = ("ru", "ja", "ar")[index // 9 % 3]
-        if index == long_index:
+        if long:
             turns, failed, has_audio, wild, flavor = LONG_TRANSCRIPT_TURNS, False, True, False, ""
             call_successful = "success"
-        records.append(
-            Record(
-                conversation_id=conversation_id,
-                agent_id=agent.id,
-                agent_name=agent.name,
-                start=start,
-                duration=int(turns * seconds_per_turn) + rng.randint(2, 6),
-                status="failed" if failed else "done",
-                call_successful=call_successful,
-                message_count=turns,
-                seed=conversation_seed,
-                topic=agent.topic,
-                has_audio=has_audio,
-                wild=wild,
-                flavor=flavor,
-            )
+        return Record(
+            conversation_id=conversation_id,
+            agent_id=agent.id,
+            agent_name=agent.name,
+            start=start,
+            duration=int(turns * seconds_per_turn) + rng.randint(2, 6),
+            status="failed" if failed else "done",
+            call_successful=call_successful,
+            message_count=turns,
+            seed=conversation_seed,
+            topic=agent.topic,
+            has_audio=has_audio,
+            wild=wild,
+            flavor=flavor,
         )
-    return agents, records
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The emulator: its state, its life cycle, and the way an API request is answered.
 
-`Emulator` holds the store of conversations, the faults waiting to be taken, the latency and
-the call log, behind one lock. Tests and benchmarks steer it through its public methods, or
-from another process through `/_emulator/...` (emulator/control.py). `Emulator.answer` takes an
-API request from arrival to answer: logged, delayed, maybe spoiled by a fault (faults come
-before the key check), then served by its endpoint (emulator/endpoints.py). The shape of every
-answer is fixed by the API contract (docs/api.md); the sockets are in emulator/handler.py.
+`Emulator` holds the store of conversations (and the arrivals into it, emulator/arrivals.py),
+the faults waiting to be taken, the latency and the call log, behind one lock. Tests and
+benchmarks steer it through its public methods, or from another process through
+`/_emulator/...` (emulator/control.py). `Emulator.answer` takes an API request from arrival to
+answer: logged, delayed, maybe spoiled by a fault (faults come before the key check), then
+served by its endpoint (emulator/endpoints.py). The shape of every answer is fixed by the API
+contract (docs/api.md); the sockets are in emulator/handler.py.
 """
 
 import copy
@@ -15,10 +16,11 @@ import random
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from emulator import endpoints
+from emulator.arrivals import Arrivals
 from emulator.faults import Fault, new_fault, spoil
 from emulator.generate import generate
 from emulator.handler import Server
@@ -43,6 +45,9 @@ class Options:
     jitter_ms: float = 0
     faults: Iterable[dict] = ()  # each one the arguments of `Emulator.set_fault`
     verbose: bool = False  # log every request on stderr
+    arrivals_per_minute: float = 0  # new conversations while it runs (emulator/arrivals.py)
+    processing_seconds: float = 20  # how long an arrival is "processing" after its call
+    clock: Callable[[], float] = time.monotonic  # the arrivals' clock, in seconds
 
 
 @dataclass(frozen=True)
@@ -70,8 +75,11 @@ class Emulator:
         self.api_key, self.api_key_header = settings.api_key, settings.api_key_header
         self.seed, self.conversation_count = settings.seed, settings.conversations
         self.verbose = settings.verbose
-        # One lock guards the store, the faults, the call log and the latency: handlers run
-        # in parallel threads.
+        self.arrivals_per_minute = settings.arrivals_per_minute
+        self.processing_seconds = settings.processing_seconds
+        self._clock = settings.clock
+        # One lock guards the store and its arrivals, the faults, the call log and the latency:
+        # handlers run in parallel threads.
         self._lock = threading.Lock()
         # Set by stop(): hanging and trickling answers end at once.
         self.stopping = threading.Event()
@@ -82,7 +90,7 @@ class Emulator:
         self._noise = random.Random()  # latency jitter need not repeat between runs
         self._calls: list[Call] = []
         self._faults: list[Fault] = []
-        self._store = self._generate()
+        self._store, self._arrivals = self._generate()
         self._latency = (0, 0)
         self.set_latency(settings.latency_ms, settings.jitter_ms)
         for fault in settings.faults:
@@ -133,19 +141,32 @@ class Emulator:
 
     # Data
 
-    def _generate(self) -> Store:
+    def _generate(self) -> tuple[Store, Arrivals]:
         agents, records = generate(self.seed, self.conversation_count, time.time())
-        return Store(agents, records)
+        store = Store(agents, records)
+        arrivals = Arrivals(
+            store,
+            self.seed,
+            per_minute=self.arrivals_per_minute,
+            processing_seconds=self.processing_seconds,
+            clock=self._clock,
+        )
+        return store, arrivals
+
+    def _store_now(self) -> Store:
+        """The store with the arrivals due by now (emulator/arrivals.py); hold the lock."""
+        self._arrivals.catch_up()
+        return self._store
 
     def reset(self) -> None:
-        """Fresh seeded data, no faults, no calls, no latency.
+        """Fresh seeded data, no arrivals yet, no faults, no calls, no latency.
 
         A request still waiting (latency, a hang) from before is dropped, not answered: it
         would otherwise act on the fresh data, say delete a conversation a later test expects.
         """
-        store = self._generate()
+        store, arrivals = self._generate()
         with self._lock:
-            self._store = store
+            self._store, self._arrivals = store, arrivals
             self._faults.clear()
             self._calls.clear()
             self._latency = (0, 0)
@@ -160,12 +181,12 @@ class Emulator:
     def conversation_ids(self, agent_id: str | None = None) -> list[str]:
         """Ids newest first, as the list endpoint orders them."""
         with self._lock:
-            return self._store.ids(agent_id)
+            return self._store_now().ids(agent_id)
 
     def raw(self, conversation_id: str) -> dict:
         """The detail JSON the get endpoint serves; KeyError when there is no such conversation."""
         with self._lock:
-            record = self._store.get(conversation_id)
+            record = self._store_now().get(conversation_id)
         if record is None:
             raise KeyError(conversation_id)
         return copy.deepcopy(build_detail(record, self.url))
@@ -183,6 +204,14 @@ class Emulator:
             record = record_from_raw(raw, conversation_id, self._store.agents, time.time())
             self._store.add(record)
         return conversation_id
+
+    def delete_conversation(self, conversation_id: str) -> bool:
+        """Delete a conversation behind the dashboard's back; False when there is no such one.
+
+        As the platform's console or a retention policy would: no API call is made or logged.
+        """
+        with self._lock:
+            return self._store_now().delete(conversation_id)
 
     # Faults, latency and the call log
 
@@ -280,7 +309,7 @@ class Emulator:
             agent_ids = {agent_id for agent_id, _ in self.agents}
             return endpoints.credentials(endpoint, query.get("agent_id"), agent_ids, self.url)
         with self._lock:
-            record = self._store.get(conversation_id)
+            record = self._store_now().get(conversation_id)
             if endpoint == "delete" and record is not None:
                 self._store.delete(conversation_id)
         if record is None:
@@ -296,5 +325,5 @@ class Emulator:
         if isinstance(asked, Response):
             return asked
         with self._lock:
-            records, has_more = self._store.page(asked.agent_id, asked.after, asked.size)
+            records, has_more = self._store_now().page(asked.agent_id, asked.after, asked.size)
         return endpoints.list_page(records, has_more)

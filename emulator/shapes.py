@@ -2,12 +2,16 @@
 
 The detail comes in two shapes (docs/api.md): the documented one, and the "wild" one with the
 field names the platform also uses in practice. A conversation added by hand is served as given.
+One that is not final yet (an arrival, emulator/arrivals.py) has no analysis: while in progress
+no transcript, duration or recording either.
 """
 
 from datetime import UTC, datetime
 
 from emulator.generate import Content, content
-from emulator.store import Record
+from emulator.store import IN_PROGRESS, PROCESSING, Record
+
+NOTHING_SAID = Content(turns=[], texts=[], evaluation={}, collected={}, boolean_results=frozenset())
 
 
 def iso(timestamp: float) -> str:
@@ -34,7 +38,8 @@ def build_detail(record: Record, base_url: str) -> dict:
     """The detail JSON of a conversation, in the documented or the wild shape."""
     if record.raw is not None:
         return record.raw
-    said = content(record)
+    # A call in progress has said nothing yet: its transcript comes with processing.
+    said = NOTHING_SAID if record.status == IN_PROGRESS else content(record)
     audio = (
         f"{base_url}/v1/convai/conversations/{record.conversation_id}/audio"
         if record.has_audio
@@ -49,20 +54,29 @@ def build_detail(record: Record, base_url: str) -> dict:
     }
 
 
+def _analysed(record: Record) -> bool:
+    """Whether the evaluation and collected data are out: not before processing has ended."""
+    return record.status not in (IN_PROGRESS, PROCESSING)
+
+
 def _documented(record: Record, said: Content) -> dict:
     """The fields of the documented shape that follow the common ones."""
-    return {
-        "metadata": {
-            "start_time": iso(record.start),
-            "end_time": iso(record.start + record.duration),
-            "duration": record.duration,
-            "agent_id": record.agent_id,
-            "agent_name": record.agent_name,
-        },
+    metadata = {"start_time": iso(record.start)}
+    if record.duration is not None:
+        metadata["end_time"] = iso(record.start + record.duration)
+        metadata["duration"] = record.duration
+    metadata |= {"agent_id": record.agent_id, "agent_name": record.agent_name}
+    fields = {
+        "metadata": metadata,
         "transcript": [
             {"speaker": speaker, "text": text, "timestamp": offset}
             for (speaker, offset), text in zip(said.turns, said.texts, strict=True)
         ],
+    }
+    if not _analysed(record):
+        return fields
+    return {
+        **fields,
         "evaluation_results": {
             name: {"score": result, "feedback": feedback}
             if isinstance(result, int | float)
@@ -78,28 +92,33 @@ def _documented(record: Record, said: Content) -> dict:
 
 def _wild(record: Record, said: Content) -> dict:
     """The fields of the wild shape that follow the common ones."""
+    metadata = {"start_time_unix_secs": int(record.start)}
+    if record.duration is not None:
+        metadata["call_duration_secs"] = record.duration
     return {
-        "metadata": {
-            "start_time_unix_secs": int(record.start),
-            "call_duration_secs": record.duration,
-        },
+        "metadata": metadata,
         "transcript": [
             {"role": speaker, "message": text, "time_in_call_secs": offset}
             for (speaker, offset), text in zip(said.turns, said.texts, strict=True)
         ],
-        "analysis": {
-            "evaluation_criteria_results": {
-                name: {
-                    "criteria_id": name,
-                    # The wild shape sometimes reports pass/fail as booleans.
-                    "result": result == "success" if name in said.boolean_results else result,
-                    "rationale": feedback,
-                }
-                for name, (result, feedback) in said.evaluation.items()
-            },
-            "data_collection_results": {
-                key: {"data_collection_id": key, "value": value, "rationale": rationale}
-                for key, (value, rationale) in said.collected.items()
-            },
+        # The wild shape has the analysis null until processing has ended.
+        "analysis": _wild_analysis(said) if _analysed(record) else None,
+    }
+
+
+def _wild_analysis(said: Content) -> dict:
+    return {
+        "evaluation_criteria_results": {
+            name: {
+                "criteria_id": name,
+                # The wild shape sometimes reports pass/fail as booleans.
+                "result": result == "success" if name in said.boolean_results else result,
+                "rationale": feedback,
+            }
+            for name, (result, feedback) in said.evaluation.items()
+        },
+        "data_collection_results": {
+            key: {"data_collection_id": key, "value": value, "rationale": rationale}
+            for key, (value, rationale) in said.collected.items()
         },
     }

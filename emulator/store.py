@@ -7,6 +7,10 @@ A `Record` is a conversation's list summary plus what is needed to build its det
 import bisect
 from dataclasses import dataclass
 
+# A generated conversation ends "done" or "failed"; one that arrives while the emulator runs
+# (emulator/arrivals.py) is first "in-progress", then "processing".
+IN_PROGRESS, PROCESSING = "in-progress", "processing"
+
 
 @dataclass(frozen=True)
 class Agent:
@@ -60,6 +64,9 @@ class Store:
 
     def get(self, conversation_id: str) -> Record | None:
         return self._records.get(conversation_id)
+
+    def __contains__(self, conversation_id: str) -> bool:
+        return conversation_id in self._records
 
     def add(self, record: Record) -> None:
         self.delete(record.conversation_id)

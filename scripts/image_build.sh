@@ -12,6 +12,10 @@ throwaway_key() {
     python -c 'import secrets; print(secrets.token_urlsafe(50))'
 }
 
+# Loading the settings opens the worker's queue; the build steps keep it in memory, so that
+# no file is left in the image (a root-owned queue in /data would lock the worker out).
+export HUEY_FILE=":memory:"
+
 for step in "$@"; do
     case "$step" in
         deps)

@@ -93,7 +93,7 @@ def check_compose(problems):
     services = compose.get("services", {})
     missing = [
         name
-        for name in ("postgres", "redis", "migrate", "web", "lb", "emulator")
+        for name in ("postgres", "redis", "migrate", "web", "worker", "lb", "emulator")
         if name not in services
     ]
     if missing:
@@ -120,6 +120,13 @@ def check_compose(problems):
         problems.append("compose.yaml: web must wait for migrate to finish")
     if "command" in web:
         problems.append("compose.yaml: web must run the image's CMD (gunicorn)")
+    worker = services["worker"]
+    if "run_huey" not in " ".join(worker.get("command", [])):
+        problems.append("compose.yaml: the worker service must run manage.py run_huey")
+    if worker.get("depends_on", {}).get("migrate", {}).get("condition") != (
+        "service_completed_successfully"
+    ):
+        problems.append("compose.yaml: the worker must wait for migrate to finish")
     if "demo" not in services["emulator"].get("profiles", []):
         problems.append("compose.yaml: the emulator belongs to the demo profile only")
     mounts = [str(volume).split(":") for volume in services["postgres"].get("volumes", [])]

@@ -1,6 +1,7 @@
 """`make run`: serve the dashboard, with the built-in emulator unless a real API key is set.
 
-One command, Ctrl-C stops both processes.
+Also the worker (`manage.py run_huey`), which keeps the conversation index current
+(conversations/tasks.py). One command, Ctrl-C stops every process.
 """
 
 import contextlib
@@ -38,6 +39,9 @@ def start_emulator(env):
             os.environ.get("EMULATOR_PORT", "8765"),
             "--api-key",
             key,
+            # A gentle flow of new calls, so that a newcomer sees them arrive and finish.
+            "--arrivals-per-minute",
+            "2",
         ],
         cwd=ROOT,
         env=env,
@@ -65,6 +69,8 @@ def main():
         print("XUNA_API_KEY is set: serving the real workspace, no emulator.")
     env.setdefault("STATIC_MANIFEST", "on")
     subprocess.run([PYTHON, "manage.py", "ensure_admin"], cwd=ROOT, env=env, check=True)
+    print("Worker: keeps the conversation index current (manage.py run_huey)")
+    processes.append(subprocess.Popen([PYTHON, "manage.py", "run_huey"], cwd=ROOT, env=env))
     port = env.setdefault("PORT", "8000")
     print(f"Dashboard: http://127.0.0.1:{port}  (Ctrl-C stops everything)", flush=True)
     processes.append(

@@ -807,6 +807,177 @@ def test_an_added_conversation_with_audio_gets_a_recording_of_its_duration(em, h
         assert recording.getnframes() == 3 * 8000
 
 
+# New conversations over time, deletions behind the dashboard's back -----------------------------
+
+
+class Clock:
+    """A clock the test moves by hand, so that arrivals need no sleeping."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def arriving(clock, **options):
+    """An emulator with five seeded conversations and arrivals on `clock`."""
+    return Emulator(api_key="k", conversations=5, clock=clock, **options)
+
+
+def analysis_of(detail):
+    """The evaluation and collected data, or None when the detail has none yet."""
+    if "analysis" in detail:
+        return detail["analysis"]
+    if "evaluation_results" in detail or "collected_data" in detail:
+        return (detail.get("evaluation_results"), detail.get("collected_data"))
+    return None
+
+
+def test_without_a_rate_no_conversation_arrives_however_long_it_runs():
+    clock = Clock()
+    server = arriving(clock)
+    seeded = server.conversation_ids()
+    clock.now += 30 * 86400
+    assert server.conversation_ids() == seeded
+
+
+def test_new_conversations_arrive_at_the_head_of_the_list_at_the_rate():
+    clock = Clock()
+    with arriving(clock, arrivals_per_minute=6) as server:
+        seeded = server.conversation_ids()
+        clock.now += 9.9
+        assert server.conversation_ids() == seeded
+        clock.now += 0.1
+        assert len(server.conversation_ids()) == 6
+        clock.now += 50
+        page = requests.get(f"{server.url}{LIST}", headers={"xi-api-key": "k"}).json()
+    items = page["conversations"]
+    assert len(items) == 11
+    assert [item["conversation_id"] for item in items[6:]] == seeded
+    arrived = items[:6]
+    assert all(re.fullmatch(r"conv_[a-z0-9]{24}", item["conversation_id"]) for item in arrived)
+    assert {item["agent_id"] for item in arrived} <= {agent_id for agent_id, _ in server.agents}
+    starts = [datetime.fromisoformat(item["metadata"]["start_time"]) for item in arrived]
+    assert [(newer - older).total_seconds() for newer, older in itertools.pairwise(starts)] == [
+        pytest.approx(10)
+    ] * 5
+
+
+def test_an_arrival_is_in_progress_for_its_call_then_processing_then_done_with_its_analysis():
+    clock, later = Clock(), Clock()
+    hourly = {"arrivals_per_minute": 1 / 60, "processing_seconds": 1800}
+    server, twin = arriving(clock, **hourly), arriving(later, **hourly)
+    later.now += 3600 + 3600 - 1  # long past the first call, before the second
+    final = twin.raw(twin.conversation_ids()[0])
+    call_ends = 1000 + 3600 + duration_of(final)
+
+    clock.now = call_ends - 0.5
+    live = server.raw(server.conversation_ids()[0])
+    assert (live["conversation_id"], live["status"]) == (final["conversation_id"], "in-progress")
+    assert (live["transcript"], live["audio"], analysis_of(live)) == ([], None, None)
+    assert not {"duration", "call_duration_secs"} & live["metadata"].keys()
+
+    clock.now = call_ends
+    processing = server.raw(final["conversation_id"])
+    assert processing["status"] == "processing"
+    assert (turns_of(processing), duration_of(processing)) == (turns_of(final), duration_of(final))
+    assert analysis_of(processing) is None
+
+    clock.now = call_ends + 1800 - 0.5
+    assert server.raw(final["conversation_id"])["status"] == "processing"
+    clock.now = call_ends + 1800
+    done = server.raw(final["conversation_id"])
+    assert done["status"] in ("done", "failed")
+    assert analysis_of(done) is not None
+    assert (evaluation_of(done), collected_of(done)) == (evaluation_of(final), collected_of(final))
+
+
+def test_the_list_summary_of_an_unfinished_call_has_no_outcome_yet():
+    clock = Clock()
+    with arriving(clock, arrivals_per_minute=1) as server:
+        clock.now += 60
+        first = requests.get(f"{server.url}{LIST}", headers={"xi-api-key": "k"}).json()
+    summary = first["conversations"][0]
+    assert (summary["status"], summary["call_successful"], summary["message_count"]) == (
+        "in-progress",
+        "unknown",
+        0,
+    )
+    assert summary["metadata"]["duration"] is None
+
+
+def test_arrivals_are_drawn_from_the_seed_with_every_kind_of_conversation():
+    clocks = Clock(), Clock()
+    first, second = (arriving(clock, arrivals_per_minute=1) for clock in clocks)
+    for clock in clocks:
+        clock.now += 3 * 3600
+    assert first.conversation_ids() == second.conversation_ids()
+    details = [first.raw(cid) for cid in first.conversation_ids()[:-5]]
+    assert len(details) == 180
+    done = [detail for detail in details if detail["status"] in ("done", "failed")]
+    assert {detail["status"] for detail in done} == {"done", "failed"}
+    assert any("analysis" in detail for detail in done)  # the wild shape
+    assert any(CYRILLIC.search(" ".join(map(str, texts_of(detail)))) for detail in done)
+
+
+def test_reset_clears_the_arrivals_and_starts_their_clock_again():
+    clock = Clock()
+    server = arriving(clock, arrivals_per_minute=6)
+    seeded = server.conversation_ids()
+    clock.now += 60
+    assert len(server.conversation_ids()) == 11
+    server.reset()
+    assert server.conversation_ids() == seeded
+    clock.now += 9.9
+    assert server.conversation_ids() == seeded
+    clock.now += 0.1
+    assert len(server.conversation_ids()) == 6
+
+
+def test_a_conversation_deleted_before_it_is_done_stays_deleted():
+    clock = Clock()
+    server = arriving(clock, arrivals_per_minute=1, processing_seconds=20)
+    clock.now += 60
+    conversation_id = server.conversation_ids()[0]
+    assert server.delete_conversation(conversation_id)
+    clock.now += 3600
+    assert conversation_id not in server.conversation_ids()
+
+
+@pytest.mark.parametrize(
+    "options", [{"arrivals_per_minute": -1}, {"processing_seconds": float("nan")}]
+)
+def test_it_refuses_a_negative_or_impossible_rate_or_processing_time(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        Emulator(**options)
+
+
+def test_a_conversation_deleted_behind_the_dashboards_back_is_gone_without_an_api_call(em, http):
+    conversation_id = em.conversation_ids()[0]
+    assert em.delete_conversation(conversation_id) is True
+    assert em.calls == []
+    assert http.get(url(em, f"{LIST}/{conversation_id}")).status_code == 404
+    assert conversation_id not in em.conversation_ids()
+    assert em.delete_conversation(conversation_id) is False
+
+
+def test_a_conversation_can_be_deleted_behind_the_dashboards_back_over_http(em, http):
+    conversation_id = em.conversation_ids()[0]
+    control = url(em, f"/_emulator/conversations/{conversation_id}")
+    deleted = requests.delete(control)
+    assert (deleted.status_code, deleted.json()) == (200, {})
+    assert conversation_id not in em.conversation_ids()
+    again = requests.delete(control)
+    assert (again.status_code, again.json()["detail"]["status"]) == (
+        404,
+        "conversation_not_found",
+    )
+    assert requests.get(control).status_code == 405
+    assert em.calls == []
+    assert http.get(url(em, f"{LIST}/{conversation_id}")).status_code == 404
+
+
 # Life cycle -------------------------------------------------------------------------------------
 
 
@@ -865,3 +1036,37 @@ def test_the_command_line_prints_its_url_and_stops_on_sigterm():
     finally:
         process.kill()
         process.wait()
+
+
+def test_the_command_line_lets_new_conversations_arrive():
+    process = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "emulator", "--port", "0", "--conversations", "3"),
+            *("--arrivals-per-minute", "600", "--processing-seconds", "1"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = re.search(r"http://\S+", process.stdout.readline())[0]
+        headers = {"xi-api-key": "emulator-key"}
+        deadline = time.monotonic() + 5
+        count = 3
+        while count == 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+            count = len(requests.get(f"{base}{LIST}", headers=headers).json()["conversations"])
+        assert count > 3
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def test_the_command_line_refuses_a_negative_rate():
+    finished = subprocess.run(
+        [sys.executable, "-m", "emulator", "--port", "0", "--arrivals-per-minute", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+    )
+    assert finished.returncode == 2
+    assert "arrivals_per_minute" in finished.stderr

@@ -169,6 +169,29 @@ def test_save_and_next_opens_the_next_unreviewed_conversation_of_the_list(as_rol
     assert response["Location"] == f"/conversations/{ids[2]}/"
 
 
+def next_from_flagged(emulator, reviewer, current):
+    """Where "Save and next" goes from the `current`-th conversation of a Flagged list of the
+    first and the fourth (the index is empty: the platform's pages are searched)."""
+    ids = emulator.conversation_ids()
+    for conversation_id in (ids[0], ids[3]):
+        review(conversation_id, status="flagged")
+    response = reviewer.post(
+        f"/conversations/{ids[current]}/review",
+        {"status": "passed", "next": "1", "list_query": "review=flagged"},
+    )
+    return response["Location"]
+
+
+def test_save_and_next_from_the_flagged_list_stays_in_it_without_the_index(as_role, emulator):
+    fourth = emulator.conversation_ids()[3]
+    location = next_from_flagged(emulator, as_role("Reviewer"), 0)
+    assert location == f"/conversations/{fourth}/?review=flagged"
+
+
+def test_save_and_next_at_the_end_of_the_flagged_list_does_not_start_over(as_role, emulator):
+    assert next_from_flagged(emulator, as_role("Reviewer"), 3) == "/?review=flagged"
+
+
 def test_save_and_next_keeps_the_agent_filter(as_role, emulator):
     agent_id, _ = emulator.agents[1]
     ids = emulator.conversation_ids(agent_id)

@@ -61,6 +61,7 @@ ACCESS = {
     "healthz": Row(GET=ANYONE),  # load balancers probe without a session
     "readyz": Row(GET=ANYONE),
     "conversations:list": Row(GET=VIEWERS),
+    "conversations:index_refresh": Row(POST=VIEWERS),
     "conversations:detail": Row({"conversation_id": CONVERSATION}, GET=VIEWERS),
     "conversations:audio": Row({"conversation_id": CONVERSATION}, GET=VIEWERS),
     "conversations:delete": Row(

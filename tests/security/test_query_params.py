@@ -2,6 +2,7 @@
 
 import pytest
 
+from conversations import client, index
 from tests.helpers import read_whole
 from tests.security.tally import COUNTS, send
 
@@ -27,7 +28,11 @@ GARBAGE = {
 }
 # Every parameter a page reads, and a few a page might be expected to read.
 PAGES = {
-    "/": ["cursor", "agent", "review", "tag", "assigned", "page_size", "status", "q", "sort"],
+    "/": [
+        *["cursor", "agent", "review", "tag", "assigned", "page_size", "status", "q", "sort"],
+        *["since", "until", "min_minutes", "max_minutes", "outcome", "criterion", "result"],
+        *["data_key", "data_value"],
+    ],
     "/audit/": ["page", "user", "outcome", "since", "until", "format"],
     "/export/": ["format", "progress", "agent", "review", "tag", "assigned"],
     "/export/progress": ["token"],
@@ -41,21 +46,32 @@ CASES = [
 
 @pytest.mark.parametrize(("path", "name"), CASES)
 def test_garbage_in_a_parameter_is_refused_or_ignored(as_role, emulator, path, name):
-    admin = as_role("Admin")
-    problems = []
     # An export reads every matching conversation: a few kinds of garbage are enough there.
     kinds = ("word", "huge number", "NUL", "markup", "10 KB") if path == "/export/" else GARBAGE
+    # One agent's conversations: a page or two to export, not the whole workspace.
+    other = {"format": "csv", "agent": emulator.agents[0][0]} if path == "/export/" else {}
+    problems = garbage_problems(as_role("Admin"), path, name, kinds, other)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("name", PAGES["/"])
+def test_garbage_in_a_list_the_index_answers_is_refused_or_ignored(as_role, emulator, name):
+    index.store(client.get_conversation(emulator.conversation_ids()[0]))
+    # Beside a filter only the index answers, so that the garbage reaches its queries.
+    other = {"outcome": "failure"} if name == "sort" else {"sort": "oldest"}
+    problems = garbage_problems(as_role("Admin"), "/", name, GARBAGE, other)
+    assert not problems, "\n".join(problems)
+
+
+def garbage_problems(user, path, name, kinds, other):
+    problems = []
     for label in kinds:
-        params = {name: GARBAGE[label]}
-        if path == "/export/":
-            # One agent's conversations: a page or two to export, not the whole workspace.
-            params = {"format": "csv", "agent": emulator.agents[0][0], **params}
-        response = send(admin, "GET", path, data=params)
+        response = send(user, "GET", path, data={**other, name: GARBAGE[label]})
         read_whole(response)
         COUNTS["hostile"] += 1
         if response.status_code not in (200, 400):
             problems.append(f"{name}={label}: {response.status_code}")
-    assert not problems, "\n".join(problems)
+    return problems
 
 
 def test_a_made_up_cursor_is_a_bad_link_not_a_platform_failure(as_role, emulator):

@@ -1,0 +1,189 @@
+"""The worker's schedule: the jobs of conversations/sync.py as Huey tasks (`manage.py run_huey`).
+
+Huey's periodic tasks run at most once a minute, and the head sync must run every
+SYNC_INTERVAL_SECONDS. So each job runs as a chain: a link runs the job once, under the job's
+lock, then schedules the next link: SYNC_INTERVAL_SECONDS later for the head sync, at once while
+the backfill or a reconcile sweep has work left, later and later after failures (backoff). The
+backfill and reconcile chains end when there is nothing left to do.
+
+A chain can die (a worker killed between two links, a queue that lost its entries), so each
+worker starts every chain when it starts, and once a minute `keep_chains` starts a new one for
+each job whose chain has not run a link for STALE_SECONDS. Chains cannot multiply: each one
+carries a token, the token of the newest chain of each job is kept in Huey's storage, and a link
+whose token is not the newest ends its chain without running. Two workers that start a chain at
+the same moment leave one, the chain whose token was written last.
+
+The lock keeps two runs of one job from overlapping, across every worker that shares the queue
+(docs/deploy.md). On Redis it expires after LOCK_SECONDS, so that the lock of a killed worker
+frees itself; every run ends well before (sync.RUN_SECONDS, then the calls under way). A SQLite
+queue has one worker, which clears stale locks when it starts (settings.HUEY, flush_locks).
+"""
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from huey import crontab
+from huey.api import TaskLock
+from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
+from huey.exceptions import TaskLockedException
+from huey.storage import RedisExpireStorage
+
+from conversations import sync
+
+log = logging.getLogger(__name__)
+
+# Longer than any run: its time, then the platform calls under way, each within its deadline.
+LOCK_SECONDS = sync.RUN_SECONDS + 3 * int(settings.XUNA_API_TIMEOUT) + 30
+STALE_SECONDS = LOCK_SECONDS + settings.SYNC_INTERVAL_SECONDS
+BACKOFF_MAX_SECONDS = 300
+# The pause between two links of the backfill or a sweep, which lets other tasks in.
+CONTINUE_SECONDS = 1
+
+
+def _lock(name):
+    ttl = LOCK_SECONDS if isinstance(HUEY.storage, RedisExpireStorage) else None
+    return lock_task(f"sync-{name}", ttl=ttl)
+
+
+@dataclass(frozen=True)
+class Job:
+    run: Callable[[], sync.Run]
+    lock: TaskLock
+    endless: bool  # the head sync runs forever; the others while they have work left
+
+    def pause(self):
+        return settings.SYNC_INTERVAL_SECONDS if self.endless else CONTINUE_SECONDS
+
+
+JOBS = {
+    sync.HEAD: Job(sync.head_sync, _lock(sync.HEAD), endless=True),
+    sync.BACKFILL: Job(sync.backfill, _lock(sync.BACKFILL), endless=False),
+    sync.RECONCILE: Job(sync.reconcile, _lock(sync.RECONCILE), endless=False),
+}
+REFRESH_LOCK = _lock("refresh")
+
+
+@db_task()
+def chain_link(name, token, failures=0):
+    """One link of a job's chain: run the job, unless a newer chain replaced this one, then
+    schedule the next link."""
+    if not settings.INDEX_ENABLED or not _is_current(name, token):
+        return
+    job = JOBS[name]
+    started = time.monotonic()
+    _beat(name)
+    try:
+        with job.lock:
+            run = job.run()
+    except TaskLockedException:
+        # Another worker's link is running (a chain that was just replaced): try again later.
+        run = None
+    except Exception as exc:
+        # A bug or a database outage must not end the chain: it goes on after a backoff.
+        log.exception("Sync %s failed", name)
+        run = sync.Run(error=exc)
+    _beat(name)
+    _log(name, run)
+    failures = failures + 1 if run is not None and run.error else 0
+    if run is not None and not (job.endless or run.more or run.error):
+        return
+    # The pause counts from this link's start: a head sync every SYNC_INTERVAL_SECONDS.
+    delay = _backoff(job, failures) if failures else job.pause() - (time.monotonic() - started)
+    if _is_current(name, token):
+        chain_link.schedule((name, token, failures), delay=max(delay, 0))
+        # A chain waiting out a backoff is not a dead chain.
+        _beat(name, ahead=max(delay, 0))
+
+
+@db_periodic_task(crontab())
+def keep_chains():
+    """Every minute: start a new chain for each job whose chain has not run lately."""
+    if not settings.INDEX_ENABLED:
+        return
+    for name in JOBS:
+        beat = HUEY.get(_key("beat", name), peek=True)
+        if beat is None or time.time() - beat > STALE_SECONDS:
+            start_chain(name)
+
+
+@db_periodic_task(crontab())
+def refresh():
+    """Every minute: fetch again what the platform may still change (sync.refresh)."""
+    if not settings.INDEX_ENABLED:
+        return
+    try:
+        with REFRESH_LOCK:
+            _log("refresh", sync.refresh())
+    except TaskLockedException:
+        pass
+
+
+@db_task()
+def head_sync_now():
+    """A head sync at once, when someone asked for fresh results; none if one is running."""
+    if not settings.INDEX_ENABLED:
+        return
+    try:
+        with JOBS[sync.HEAD].lock:
+            _log(sync.HEAD, sync.head_sync())
+    except TaskLockedException:
+        pass
+
+
+def start_chain(name):
+    """Start a chain of a job; the chain it replaces ends at its next link."""
+    token = uuid.uuid4().hex
+    HUEY.put(_key("chain", name), token)
+    _beat(name)
+    chain_link(name, token)
+
+
+_starting = threading.Lock()
+
+
+@HUEY.on_startup()
+def start_chains():
+    """When a worker starts: a chain of each job (the hook runs in each worker thread; the
+    chains are started once per process)."""
+    if settings.INDEX_ENABLED and _starting.acquire(blocking=False):
+        for name in JOBS:
+            start_chain(name)
+
+
+def _is_current(name, token):
+    return HUEY.get(_key("chain", name), peek=True) == token
+
+
+def _beat(name, ahead=0):
+    """Note when the chain of a job was last seen alive (or will be, after a pause)."""
+    HUEY.put(_key("beat", name), time.time() + ahead)
+
+
+def _key(kind, name):
+    return f"sync-{kind}-{name}"
+
+
+def _backoff(job, failures):
+    return min(max(job.pause(), 5) * 2 ** (failures - 1), BACKOFF_MAX_SECONDS)
+
+
+def _log(name, run):
+    """A line for what a run did: INFO for the backfill, the sweep and what was found gone;
+    DEBUG for the head sync and the refresh, which run all the time."""
+    if run is None:
+        log.debug("Sync %s: another run holds the lock", name)
+    elif run.stored or run.gone:
+        quiet = name in (sync.HEAD, "refresh") and not run.gone
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "Sync %s: %d page(s), %d conversation(s) stored, %d found gone",
+            name,
+            run.pages,
+            run.stored,
+            run.gone,
+        )
