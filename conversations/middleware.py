@@ -5,13 +5,16 @@ compression, caching. What people see for an error is in conversations/errors.py
 import logging
 import time
 import zoneinfo
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse
 from django.middleware.gzip import GZipMiddleware
+from django.shortcuts import resolve_url
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from conversations import client, errors
 
@@ -85,6 +88,41 @@ class SessionLimitsMiddleware:
             if now - seen >= 60 or "seen_at" not in request.session:
                 request.session["seen_at"] = now
         return self.get_response(request)
+
+
+class HtmxLoginMiddleware:
+    """Send the whole page to the login form when an htmx request finds no session.
+
+    A plain redirect would be followed by htmx itself, which would swap the login form into
+    the panel or row it was loading. `HX-Redirect` makes the browser leave the page instead,
+    and after login it comes back to the page the person was on (HX-Current-URL), not to
+    the fragment's address.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.headers.get("HX-Request") != "true" or response.status_code != 302:
+            return response
+        if urlsplit(response["Location"]).path != resolve_url(settings.LOGIN_URL):
+            return response
+        page = self.current_page(request) or request.get_full_path()
+        redirect = HttpResponse(status=200)
+        redirect["HX-Redirect"] = redirect_to_login(page)["Location"]
+        return redirect
+
+    @staticmethod
+    def current_page(request):
+        """The path of the page the request came from, when it is one of ours."""
+        url = request.headers.get("HX-Current-URL", "")
+        if not url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return None
+        parts = urlsplit(url)
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 class CompressionMiddleware(GZipMiddleware):

@@ -216,6 +216,37 @@ class Progress:
     seconds_left: float | None  # None when not known: no bound on days, or not started
     as_of: datetime | None  # when the last head sync ended well
 
+    @property
+    def sentence(self):
+        """The backfill's progress in words: "Indexed 42,100 conversations; about 3 min to go."."""
+        indexed = f"Indexed {self.indexed:,} conversation{'' if self.indexed == 1 else 's'}"
+        if self.finished:
+            return f"{indexed}: the whole history."
+        if self.reached is None:
+            return f"{indexed}; the older history has not been walked yet."
+        if self.seconds_left is None:
+            # No bound on the days: the platform does not say how long its history is.
+            pace = f", about {roughly(self.per_minute):,} a minute" if self.per_minute else ""
+            return f"{indexed}; older ones are still being indexed{pace}."
+        return f"{indexed}; {time_left(self.seconds_left)}."
+
+
+def roughly(number):
+    """A number to two significant digits, as an estimate is told: 1,187.4 is 1,200."""
+    digits = len(str(int(number)))
+    return int(round(number, -max(0, digits - 2)))
+
+
+def time_left(seconds):
+    """The time left in words: "about 3 min to go", "about 2 h 5 min to go"."""
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return "less than a minute to go"
+    if minutes < 60:
+        return f"about {minutes} min to go"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes} min to go" if minutes else f"about {hours} h to go"
+
 
 def progress(now=None):
     """How far the backfill is, how fast it goes, and how fresh the index is."""

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import audit, client, deletion, export, queries, reviews, tasks
+from conversations import audit, client, deletion, export, queries, reviews, sync, tasks
 from conversations.agents import agent_filter, agents_seen, remember_agents
 from conversations.errors import error_for, render_error, render_toast, wants_json
 from conversations.forms import ReviewForm
@@ -70,6 +70,7 @@ def list_context(review_filter, result, agents, cursor):
 def list_page_context(user, result):
     """What the whole page adds to its rows: the filters' choices and, for a list the index
     answered, how fresh the index is."""
+    index = queries.index_state() if result.source == "index" else None
     return {
         "tags": reviews.tag_suggestions(),
         "users": reviews.assignable_users() if can_assign(user) else None,
@@ -78,7 +79,9 @@ def list_page_context(user, result):
         "sorts": queries.SORTS,
         "outcomes": queries.OUTCOMES,
         "results": queries.RESULTS,
-        "index": queries.index_state() if result.source == "index" else None,
+        "index": index,
+        # Counting the index costs a query of its own: only while the backfill runs.
+        "progress": sync.progress() if index and not index.complete else None,
     }
 
 

@@ -392,7 +392,47 @@ def test_an_indexed_list_says_how_fresh_the_index_is(as_role, emulator):
 def test_an_index_still_reading_the_history_says_so(as_role, emulator):
     indexed("conv_0", outcome="failure")
     html = as_role("Reviewer").get("/", {"outcome": "failure"}).content.decode()
-    assert "Older conversations are still being indexed" in html
+    assert "Indexed 1 conversation; the older history has not been walked yet." in html
+
+
+def backfill_under_way(*, walked, minutes, reached_days_ago):
+    """A backfill that began `minutes` ago and has walked back to `reached_days_ago`."""
+    now = timezone.now()
+    reached = (now - timedelta(days=reached_days_ago)).isoformat()
+    SyncState.objects.create(
+        name="backfill",
+        seen=walked,
+        started_at=now - timedelta(minutes=minutes),
+        cursor=f'{{"cursor": "c", "reached": "{reached}"}}',
+    )
+
+
+def test_a_bounded_backfill_says_how_many_are_indexed_and_how_long_is_left(
+    as_role, emulator, settings
+):
+    settings.SYNC_BACKFILL_DAYS = 30
+    for number in range(3):
+        indexed(f"conv_{number}", outcome="failure")
+    # Ten days of thirty walked in ten minutes: twenty days, about twenty minutes, are left.
+    backfill_under_way(walked=2000, minutes=10, reached_days_ago=10)
+    html = as_role("Reviewer").get("/", {"outcome": "failure"}).content.decode()
+    progress = text_of(element(html, "p", id="index-progress"))
+    assert "Indexed 3 conversations; about 20 min to go." in progress
+
+
+def test_an_unbounded_backfill_says_how_fast_it_goes(as_role, emulator, settings):
+    settings.SYNC_BACKFILL_DAYS = 0
+    indexed("conv_0", outcome="failure")
+    backfill_under_way(walked=12000, minutes=10, reached_days_ago=40)
+    html = as_role("Reviewer").get("/", {"outcome": "failure"}).content.decode()
+    assert "older ones are still being indexed, about 1,200 a minute" in html
+
+
+def test_a_finished_backfill_shows_no_progress(as_role, emulator):
+    indexed("conv_0", outcome="failure")
+    SyncState.objects.create(name="backfill", finished=True, seen=1)
+    html = as_role("Reviewer").get("/", {"outcome": "failure"}).content.decode()
+    assert 'id="index-progress"' not in html
 
 
 @pytest.fixture

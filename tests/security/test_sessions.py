@@ -103,3 +103,31 @@ def test_changing_ones_own_password_ends_ones_other_sessions(admin_user, client)
     assert response.status_code == 302
     assert here.get("/admin/").status_code == 200
     assert elsewhere.get("/admin/").status_code == 302
+
+
+def htmx_get(client, path, current_url="http://testserver/?status=flagged"):
+    return client.get(path, headers={"HX-Request": "true", "HX-Current-URL": current_url})
+
+
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_login(client, emulator):
+    response = htmx_get(client, "/?cursor=abc")
+    # Not a redirect htmx would follow and swap into the list: the browser leaves the page,
+    # and comes back to the page it was on after login.
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == "/login/?next=/%3Fstatus%3Dflagged"
+    assert b"password" not in response.content
+
+
+def test_an_htmx_request_on_an_idle_session_sends_the_whole_page_to_login(reviewer, settings):
+    age(reviewer, started=31 * MINUTE, seen=settings.SESSION_IDLE_MINUTES * MINUTE + 1)
+    response = htmx_get(reviewer, "/conversations/conv_1/", "http://testserver/audit/")
+    assert response["HX-Redirect"] == "/login/?next=/audit/"
+
+
+def test_an_htmx_login_redirect_never_leads_to_another_site(client, emulator):
+    response = htmx_get(client, "/audit/", "https://elsewhere.example/phish")
+    assert response["HX-Redirect"] == "/login/?next=/audit/"
+
+
+def test_a_page_request_without_a_session_is_still_a_plain_redirect(client, emulator):
+    assert is_sent_to_login(client.get("/"))
