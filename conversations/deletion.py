@@ -41,12 +41,6 @@ REFUSALS = (client.RateLimited, client.AuthenticationFailed, client.RequestRefus
 # without a record, so a scripted loop cannot flood the audit log.
 DENIALS_PER_WINDOW = 10
 DENIAL_WINDOW_SECONDS = 600
-# Our script's patience with a conversation of a bulk deletion that the platform rate
-# limits: how many tries at most, and the longest wait between two, in seconds. The server
-# renders them into the bulk form (_bulk_delete_form.html) for app.js; without JavaScript
-# nobody waits: a rate limit ends the request, and the page offers the rest again.
-BULK_TRIES = 6
-BULK_WAIT_MAX = 10
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,30 +1,50 @@
 """Export the list, with its filters and review state, as CSV or JSON Lines, streamed.
 
-The list endpoint carries summaries only, so each exported conversation is fetched once for
-its evaluation results and collected data. Rows are produced one at a time: memory does
-not grow with the size of the export. Each export keeps several platform calls going, so
-only a few run at once (`slot_take`). Each is recorded in the audit log when it ends, and
-reports its progress to the list page, which polls for it (`start`).
+From the conversation index whenever it is on and holds anything (queries.available), for
+every filter, also none or the agent alone: the list's conversations in the list's order, a
+batch at a time (queries.export_batches), with a few queries a batch and none a row, and no
+platform call. Such an export is as complete and as fresh as the index (the list says how
+fresh it is); a conversation whose detail the worker has not read yet has no evaluation, no
+collected data and no message count. A CSV from the index has one column per evaluation
+criterion ("evaluation: <criterion>": its score, else its result) and one per collected-data
+key ("data: <key>") among the exported conversations, sorted by name; the rationales are in
+JSON Lines only, where "evaluation" maps each criterion to its result, score and rationale.
+
+While the index is off or empty, the platform's list is followed to its end and each
+conversation is fetched once for its evaluation and collected data, a few at a time. The
+criteria and keys are then not known before the last row, so the CSV has one "evaluation"
+and one "collected_data" column of JSON instead; the other columns are the same.
+
+Either way: memory does not grow with the size of the export; a conversation deleted
+through the dashboard, or whose deletion is under way, is left out; a CSV starts with a
+UTF-8 byte order mark, so spreadsheets read names in any script. Only a few exports run at
+once (`slot_take`). Each is recorded in the audit log when it ends, and reports its progress
+to the list page, which polls for it (`start`).
 """
 
 import csv
+import dataclasses
 import json
 import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
+from django.urls import reverse
 
-from conversations import client, reviews
-from conversations.models import AuditRecord
+from conversations import client, queries, reviews
+from conversations.models import AuditRecord, Review, ReviewChange
 
 log = logging.getLogger(__name__)
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 
-COLUMNS = [
+# A CSV's columns: these, then the evaluation and the collected data, then these.
+FIRST_COLUMNS = [
     "conversation_id",
     "agent_id",
     "agent_name",
@@ -32,17 +52,65 @@ COLUMNS = [
     "end_time",
     "duration_secs",
     "status",
-    "evaluation",
-    "collected_data",
+    "outcome",
+    "message_count",
+]
+LAST_COLUMNS = [
     "review_status",
     "assignee",
     "tags",
     "notes",
+    "reviewer",
+    "reviewed_at",
+    "link",
 ]
+# Excel reads a CSV file as UTF-8 only when it starts with this.
+BOM = "\ufeff"
+# Conversations read from the index at once: a few queries each, and as many rows in memory.
+BATCH_SIZE = 1000
 
 
-def export_rows(review_filter, user):
-    """Yield one dict per matching conversation, following the platform's cursor to the end.
+def export_lines(review_filter, user, fmt, base_url):
+    """The export's lines, from the index when it is available, else from the platform.
+
+    A generator: nothing is read before the first line is asked for, so a refused export
+    (ExportsBusy) costs no query.
+    """
+    link_to = links(base_url)
+    if queries.available():
+        conversations = queries.export_selected(review_filter, user)
+        scope = queries.export_scope(conversations) if fmt == "csv" else None
+        records = index_records(conversations, review_filter.sort, link_to)
+    else:
+        scope, records = None, platform_records(review_filter, user, link_to)
+    yield from as_csv(records, scope) if fmt == "csv" else as_jsonl(records)
+
+
+def index_records(conversations, sort, link_to):
+    """One dict per conversation of the index, a batch at a time: a few queries a batch."""
+    for rows in queries.export_batches(conversations, sort, size=BATCH_SIZE):
+        ids = [row.conversation_id for row in rows]
+        evaluations, values = queries.export_details(ids)
+        by_id = reviews.reviews_for(ids)
+        reviewers = last_reviewers(by_id)
+        for row in rows:
+            conversation = dataclasses.replace(
+                queries.as_conversation(row),
+                end_time=end_of(row.start_time, row.duration),
+                evaluation=tuple(evaluations.get(row.conversation_id, ())),
+                collected_data=tuple(values.get(row.conversation_id, ())),
+            )
+            yield as_record(
+                conversation,
+                by_id.get(row.conversation_id),
+                messages=row.messages if row.has_detail else None,
+                reviewer=reviewers.get(row.conversation_id),
+                link=link_to(row.conversation_id),
+            )
+
+
+def platform_records(review_filter, user, link_to):
+    """One dict per matching conversation, following the platform's cursor to the end.
 
     A page's conversations are fetched a few at a time (XUNA_EXPORT_CONCURRENCY): at the
     platform's latency, one after another would make a large export take many minutes.
@@ -54,28 +122,81 @@ def export_rows(review_filter, user):
             result = reviews.fetch_page(
                 review_filter, user, cursor=cursor, page_size=reviews.SCAN_PAGE_SIZE
             )
-            yield from pool.map(as_record, result.rows)
+            pending = AuditRecord.objects.deleted_or_pending_among(
+                row.conversation.id for row in result.rows
+            )
+            rows = [row for row in result.rows if row.conversation.id not in pending]
+            reviewers = last_reviewers({row.conversation.id: row.review for row in rows})
+            for row, detail in zip(rows, pool.map(fetch_detail, rows), strict=True):
+                yield as_record(
+                    with_summary(detail, row.conversation) if detail else row.conversation,
+                    row.review,
+                    messages=len(detail.transcript) if detail else None,
+                    reviewer=reviewers.get(row.conversation.id),
+                    link=link_to(row.conversation.id),
+                )
             if not result.has_more:
                 return
             cursor = result.next_cursor
 
 
-def as_record(row):
-    summary, review = row.conversation, row.review
+def fetch_detail(row):
+    """The conversation as its own page shows it; None when the platform no longer has it."""
     try:
-        conversation = client.get_conversation(summary.id, cached=False)
+        return client.get_conversation(row.conversation.id, cached=False)
     except client.ConversationNotFound:
-        conversation = summary
+        return None
+
+
+def with_summary(detail, summary):
+    """The detail, with what only the list's summary said of it."""
+    return dataclasses.replace(
+        detail,
+        agent_id=detail.agent_id or summary.agent_id,
+        agent_name=detail.agent_name or summary.agent_name,
+        status=detail.status or summary.status,
+        call_successful=detail.call_successful or summary.call_successful,
+    )
+
+
+def last_reviewers(reviews_by_id):
+    """Who gave each review its verdict and when, as (username, changed_at) by conversation
+    id: the last change of its status. One query for a batch; none for a review without a
+    verdict, or set without a recorded change."""
+    ids = [cid for cid, review in reviews_by_id.items() if review and has_verdict(review)]
+    if not ids:
+        return {}
+    changes = ReviewChange.objects.filter(conversation_id__in=ids, field="status").order_by(
+        "changed_at", "id"
+    )
+    # Oldest first: the last change of each conversation is the one that stays.
+    return {
+        conversation_id: (username, changed_at)
+        for conversation_id, username, changed_at in changes.values_list(
+            "conversation_id", "username", "changed_at"
+        )
+    }
+
+
+def has_verdict(review):
+    return review.status != Review.Status.UNREVIEWED
+
+
+def as_record(conversation, review, *, messages, reviewer, link):
+    """One exported conversation: what the platform said of it, and its review."""
+    reviewed_by, reviewed_at = reviewer or ("", None)
     return {
         "conversation_id": conversation.id,
-        "agent_id": conversation.agent_id or summary.agent_id,
-        "agent_name": conversation.agent_name or summary.agent_name,
+        "agent_id": conversation.agent_id,
+        "agent_name": conversation.agent_name,
         "start_time": iso(conversation.start_time),
         "end_time": iso(conversation.end_time),
         "duration_secs": conversation.duration,
-        "status": conversation.status or summary.status,
+        "status": conversation.status,
+        "outcome": conversation.call_successful,
+        "message_count": messages,
         "evaluation": {
-            e.criterion: e.score if e.score is not None else e.result
+            e.criterion: {"result": e.result, "score": e.score, "rationale": e.feedback}
             for e in conversation.evaluation
         },
         "collected_data": {d.key: d.value for d in conversation.collected_data},
@@ -83,7 +204,33 @@ def as_record(row):
         "assignee": review.assignee.get_username() if review and review.assignee else "",
         "tags": list(review.tags) if review else [],
         "notes": review.notes if review else "",
+        "reviewer": reviewed_by,
+        "reviewed_at": iso(reviewed_at),
+        "link": link,
     }
+
+
+ID_STAND_IN = "conversation-id"
+
+
+def links(base_url):
+    """A function that gives a conversation's link: `base_url` and the path of its page.
+
+    The path is reversed once, with a stand-in for the id: reversing it for each of 10,000
+    rows costs more than the rest of a row's CSV.
+    """
+    before, _, after = reverse("conversations:detail", args=[ID_STAND_IN]).rpartition(ID_STAND_IN)
+    return lambda conversation_id: f"{base_url}{before}{quote(conversation_id, safe='')}{after}"
+
+
+def end_of(start, duration):
+    """When a call ended, as the reader works it out when the platform does not say."""
+    if start is None or duration is None:
+        return None
+    try:
+        return start + timedelta(seconds=duration)
+    except OverflowError:
+        return None
 
 
 def iso(moment):
@@ -102,14 +249,66 @@ class Line:
         return value
 
 
-def as_csv(records):
-    return csv_lines(COLUMNS, ([record[name] for name in COLUMNS] for record in records))
+def as_csv(records, scope):
+    """The records as CSV lines, the first starting with the byte order mark.
+
+    With a scope (queries.ExportScope), a column per criterion and per key; without, the
+    evaluation and the collected data as a JSON object each.
+    """
+    if scope is None:
+        columns = [*FIRST_COLUMNS, "evaluation", "collected_data", *LAST_COLUMNS]
+    else:
+        columns = [
+            *FIRST_COLUMNS,
+            *(f"evaluation: {criterion}" for criterion in scope.criteria),
+            *(f"data: {key}" for key in scope.keys),
+            *LAST_COLUMNS,
+        ]
+    return csv_lines(columns, (csv_values(record, scope) for record in records))
+
+
+def csv_values(record, scope):
+    """A record's cells in the order of as_csv's columns."""
+    first = [record[name] for name in FIRST_COLUMNS]
+    last = [record[name] for name in LAST_COLUMNS]
+    results = {name: result_of(entry) for name, entry in record["evaluation"].items()}
+    data = record["collected_data"]
+    if scope is None:
+        return [*first, results, data, *last]
+    return [
+        *first,
+        *(results.get(criterion) for criterion in scope.criteria),
+        *(data_cell(data.get(key)) for key in scope.keys),
+        *last,
+    ]
+
+
+def result_of(entry):
+    """A criterion's outcome in one cell: its score when it has one, else its result."""
+    return entry["score"] if entry["score"] is not None else entry["result"]
+
+
+def data_cell(value):
+    """A collected value in a cell of its own: text and numbers as they are, the rest (true,
+    a list, an object) as JSON."""
+    if value is None or isinstance(value, str) or is_number(value):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def is_number(value):
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def csv_lines(columns, rows):
-    """The header, then each row (its values in the columns' order) as a CSV line."""
+    """The header, then each row (its values in the columns' order) as a CSV line.
+
+    The file starts with a byte order mark: without it, spreadsheets read UTF-8 as their
+    locale's code page, and names in other scripts come out garbled.
+    """
     writer = csv.writer(Line())
-    yield writer.writerow(columns)
+    # A column's name can be platform data (a criterion, a key): quoted as any cell is.
+    yield BOM + writer.writerow([csv_cell(name) for name in columns])
     for row in rows:
         yield writer.writerow([csv_cell(value) for value in row])
 
@@ -118,6 +317,9 @@ def csv_cell(value):
     """A value for a CSV cell; text a spreadsheet would run as a formula is quoted."""
     if value is None:
         return ""
+    if is_number(value):
+        # A number is never a formula, a negative one neither: left as a number.
+        return str(value)
     if isinstance(value, dict):
         value = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     elif isinstance(value, list):
@@ -140,15 +342,15 @@ def starts_a_formula(text):
     return text[:1] in FORMULA_STARTS or text.lstrip()[:1] in FORMULA_STARTS
 
 
-def start(*, user, review_filter, fmt, progress_token=""):
+def start(*, user, review_filter, fmt, progress_token="", base_url=""):
     """The lines of an export, audited, holding a place among the running exports.
 
-    Raises ExportsBusy when there is no place; the list page, if it polls for this export's
-    progress, is told why at once.
+    `base_url` (scheme and host, no trailing slash) makes each row's link absolute; without
+    it the link is the conversation's path. Raises ExportsBusy when there is no place; the
+    list page, if it polls for this export's progress, is told why at once.
     """
     key = progress_key(user, progress_token)
-    records = export_rows(review_filter, user)
-    lines = as_csv(records) if fmt == "csv" else as_jsonl(records)
+    lines = export_lines(review_filter, user, fmt, base_url)
     try:
         return slot_take(user=user, lines=audited(lines, user, review_filter, fmt, key))
     except ExportsBusy as exc:

@@ -150,6 +150,8 @@ class Review(models.Model):
 
     class Meta:
         default_permissions = ()
+        # The queues (Flagged, Needs follow-up) join the index on the reviews of one status.
+        indexes = [models.Index(fields=["status", "conversation_id"], name="review_status_idx")]
         permissions = [
             ("review_conversation", "Can set review status, tags and notes"),
             ("assign_conversation", "Can assign conversations to reviewers"),
@@ -321,3 +323,87 @@ class SyncState(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# Bulk jobs: a deletion, status or assignment over many conversations, worked through by the
+# worker (conversations/jobs.py) so that it outlives the page that started it.
+
+
+class BulkJob(models.Model):
+    """One bulk action as a job: what to do, to which conversations (its items), how far."""
+
+    class Kind(models.TextChoices):
+        DELETE = "delete", "Deletion"
+        STATUS = "status", "Status change"
+        ASSIGN = "assign", "Assignment"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        WAITING = "waiting", "Waiting"
+        DONE = "done", "Done"
+        CANCELLED = "cancelled", "Cancelled"
+
+    # The id is also the confirmation form's token: a second submit of it finds this job.
+    id = models.UUIDField(primary_key=True)
+    # The username is copied so the job still says whose it was after the user is removed.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    reason = models.TextField(blank=True, max_length=1000)  # a deletion's
+    changes = models.JSONField(default=dict, blank=True)  # a status or an assignee, by name
+    # The list's filters for a job over a whole filter; blank for a selection.
+    filter_query = models.TextField(blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    # The platform asked us to slow down (or an item failed): no slice runs before this.
+    wait_until = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=300, blank=True)  # why it waits, or why it stopped
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    # A worker holds the job until lease_until; heartbeat is when a worker last touched it
+    # (or will, for a job scheduled ahead): the sweep resumes a job nobody touched for long.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    heartbeat = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        default_permissions = ()
+        indexes = [models.Index(fields=["state", "heartbeat"], name="bulkjob_by_state")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} by {self.username} ({self.state})"
+
+
+class BulkJobItem(models.Model):
+    """One conversation of a bulk job and what came of it."""
+
+    class Outcome(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        ALREADY_GONE = "already_gone", "Already gone"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        NOT_TRIED = "not_tried", "Not tried"
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    conversation_id = models.CharField(max_length=128)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.CharField(max_length=500, blank=True)
+    # Tries that failed; a rate limit is not one (the platform asked us to wait, and we do).
+    tries = models.PositiveSmallIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["job", "position"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="one_item_per_place")
+        ]
+        indexes = [models.Index(fields=["job", "outcome", "position"], name="bulkjobitem_todo")]
+
+    def __str__(self):
+        return f"{self.conversation_id}: {self.outcome}"

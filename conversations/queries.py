@@ -22,12 +22,13 @@ import binascii
 import dataclasses
 import json
 import math
+from collections import defaultdict
 from datetime import datetime
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, Max, OuterRef, Q
+from django.db.models import Exists, F, Max, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -414,3 +415,76 @@ def _choices(cache_key, model, field):
         return list(names[:CHOICES_MAX])
 
     return cache.get_or_set(cache_key, read, CHOICES_SECONDS)
+
+
+# Exports
+#
+# An export (conversations/export.py) reads the list's conversations from the index in the
+# list's order, a batch at a time, with a few queries a batch and none a row.
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportScope:
+    """The evaluation criteria and collected-data keys among an export's conversations, by
+    name: a CSV column each."""
+
+    criteria: tuple[str, ...]
+    keys: tuple[str, ...]
+
+
+def export_selected(review_filter, user):
+    """The conversations an export of this list holds: the list's, less any whose deletion
+    is under way or ended unknown (its data may be gone from the platform already)."""
+    pending = AuditRecord.objects.open_attempts().filter(
+        conversation_id=OuterRef("conversation_id")
+    )
+    return selected(review_filter, user).filter(~Exists(pending))
+
+
+def export_scope(conversations):
+    """The criteria and keys of these conversations (ExportScope): one query each."""
+    evaluations = IndexedEvaluation.objects.filter(conversation__in=conversations)
+    values = IndexedValue.objects.filter(conversation__in=conversations)
+    return ExportScope(
+        tuple(evaluations.order_by("criterion").values_list("criterion", flat=True).distinct()),
+        tuple(values.order_by("key").values_list("key", flat=True).distinct()),
+    )
+
+
+def export_batches(conversations, sort, *, size):
+    """The conversations in this sort, as lists of at most `size` rows: keyset pages
+    (rows_after), so that the last batch costs what the first does.
+
+    rows_after loads the list's fields only; the message count and whether the detail was
+    read ride along as annotations (`messages`, `has_detail`), since a deferred field read
+    later is a query a row.
+    """
+    conversations = conversations.annotate(messages=F("message_count"), has_detail=F("detailed"))
+    after = None
+    while True:
+        rows = rows_after(conversations, sort, after, size)
+        if rows:
+            yield rows
+        if len(rows) < size:
+            return
+        after = position_of(rows[-1], sort)
+
+
+def export_details(conversation_ids):
+    """The evaluation results and collected values of a batch of conversations, as the client
+    gives them: ({id: (EvaluationResult, ...)}, {id: (CollectedValue, ...)}), by name, in
+    two queries. The index keeps no rationale for a collected value."""
+    evaluations, values = defaultdict(list), defaultdict(list)
+    results = IndexedEvaluation.objects.filter(conversation_id__in=conversation_ids)
+    for conversation_id, criterion, result, score, rationale in results.order_by(
+        "criterion"
+    ).values_list("conversation_id", "criterion", "result", "score", "rationale"):
+        evaluations[conversation_id].append(
+            client.EvaluationResult(criterion, result or None, score, rationale)
+        )
+    collected = IndexedValue.objects.filter(conversation_id__in=conversation_ids)
+    for conversation_id, key, value in collected.order_by("key").values_list(
+        "conversation_id", "key", "value"
+    ):
+        values[conversation_id].append(client.CollectedValue(key, value, ""))
+    return evaluations, values

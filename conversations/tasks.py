@@ -37,12 +37,17 @@ from conversations import sync
 
 log = logging.getLogger(__name__)
 
-# Longer than any run: its time, then the platform calls under way, each within its deadline.
-LOCK_SECONDS = sync.RUN_SECONDS + 3 * int(settings.XUNA_API_TIMEOUT) + 30
+# Longer than any run: its time, then the platform calls under way, each within its deadline,
+# and a margin as long as the run again (90 s by default).
+LOCK_SECONDS = 2 * sync.RUN_SECONDS + 3 * int(settings.XUNA_API_TIMEOUT)
 STALE_SECONDS = LOCK_SECONDS + settings.SYNC_INTERVAL_SECONDS
 BACKOFF_MAX_SECONDS = 300
-# The pause between two links of the backfill or a sweep, which lets other tasks in.
-CONTINUE_SECONDS = 1
+# The pause between two links of the backfill or a sweep: none. The next link is queued
+# behind the tasks already waiting, which lets them in; a link scheduled for later would wait
+# for Huey's scheduler too (a second more), which is a tenth of the backfill's pace.
+CONTINUE_SECONDS = 0
+# The pause of a link that found another worker's link of its job running.
+LOCKED_SECONDS = 1
 
 
 def _lock(name):
@@ -92,10 +97,18 @@ def chain_link(name, token, failures=0):
     failures = failures + 1 if run is not None and run.error else 0
     if run is not None and not (job.endless or run.more or run.error):
         return
-    # The pause counts from this link's start: a head sync every SYNC_INTERVAL_SECONDS.
-    delay = _backoff(job, failures) if failures else job.pause() - (time.monotonic() - started)
+    if failures:
+        delay = _backoff(job, failures)
+    elif run is None:
+        delay = max(job.pause(), LOCKED_SECONDS)
+    else:
+        # The pause counts from this link's start: a head sync every SYNC_INTERVAL_SECONDS.
+        delay = job.pause() - (time.monotonic() - started)
     if _is_current(name, token):
-        chain_link.schedule((name, token, failures), delay=max(delay, 0))
+        if delay > 0:
+            chain_link.schedule((name, token, failures), delay=delay)
+        else:
+            chain_link(name, token, failures)
         # A chain waiting out a backoff is not a dead chain.
         _beat(name, ahead=max(delay, 0))
 
@@ -118,7 +131,8 @@ def refresh():
         return
     try:
         with REFRESH_LOCK:
-            _log("refresh", sync.refresh())
+            # Not what a head sync or backfill run under way may be reading: its lock's length.
+            _log("refresh", sync.refresh(grace=LOCK_SECONDS))
     except TaskLockedException:
         pass
 
@@ -187,3 +201,39 @@ def _log(name, run):
             run.stored,
             run.gone,
         )
+
+
+# Bulk jobs (conversations/jobs.py) ------------------------------------------------------------
+#
+# A job runs as a chain of slices: each link works for up to jobs.RUN_SECONDS, then queues the
+# next one at once, or when the platform asked us to wait (the job's wait_until). The job's
+# lease in the database, not a Huey lock, keeps two workers off one job: it is taken and given
+# back with one UPDATE each, on SQLite and PostgreSQL alike, and a killed worker's lease
+# expires. Once a minute `resume_jobs` starts a link for each job nobody has touched for a
+# while: its worker died mid-slice, or the queue lost its next link.
+
+# Huey's scheduler wakes once a second: a link scheduled for the end of a wait starts after it.
+JOB_SLACK_SECONDS = 0.5
+
+
+@db_task()
+def run_job(job_id):
+    """One slice of a bulk job, then the next link of its chain, if it has one."""
+    # Imported here, as the section it belongs to: the module's imports are the sync part's.
+    from conversations import jobs
+
+    delay = jobs.run(job_id)
+    if delay == 0:
+        run_job(job_id)
+    elif delay is not None:
+        run_job.schedule((job_id,), delay=delay + JOB_SLACK_SECONDS)
+
+
+@db_periodic_task(crontab())
+def resume_jobs():
+    """Every minute: go on with each bulk job that nobody holds and nobody touched lately."""
+    from conversations import jobs
+
+    for job_id in jobs.stalled():
+        log.info("Bulk job %s: resumed by the sweep", job_id)
+        run_job(job_id)

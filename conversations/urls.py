@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import views
+from conversations import bulk_views, views
 
 app_name = "conversations"
 
@@ -10,8 +10,11 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/audio", views.conversation_audio, name="audio"),
     path("conversations/<str:conversation_id>/delete", views.conversation_delete, name="delete"),
     path("conversations/<str:conversation_id>/review", views.conversation_review, name="review"),
-    path("bulk/", views.bulk_action, name="bulk"),
-    path("bulk/delete", views.bulk_delete, name="bulk_delete"),
+    path("bulk/", bulk_views.bulk_action, name="bulk"),
+    path("bulk/delete", bulk_views.bulk_delete, name="bulk_delete"),
+    path("jobs/", bulk_views.job_list, name="jobs"),
+    path("jobs/<uuid:job_id>/", bulk_views.job_detail, name="job"),
+    path("jobs/<uuid:job_id>/cancel", bulk_views.job_cancel, name="job_cancel"),
     path("export/", views.conversation_export, name="export"),
     path("export/progress", views.export_progress, name="export_progress"),
     path("agents/<str:agent_id>/signed-url", views.agent_signed_url, name="signed_url"),

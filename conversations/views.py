@@ -5,7 +5,6 @@ Client exceptions that a view does not handle itself are rendered by
 `errors.render_error`: a page, or for htmx a fragment, with a sentence.
 """
 
-import math
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -23,10 +22,9 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from conversations import audit, client, deletion, export, queries, reviews, sync, tasks
 from conversations.agents import agent_filter, agents_seen, remember_agents
-from conversations.errors import error_for, render_error, render_toast, wants_json
+from conversations.errors import error_for, render_error
 from conversations.forms import ReviewForm
 from conversations.models import AuditRecord, Review
-from conversations.selection import named_ids, selected_ids, selection_refusal
 
 view_required = permission_required("conversations.view_conversation", raise_exception=True)
 audit_required = permission_required("conversations.view_auditrecord", raise_exception=True)
@@ -368,175 +366,11 @@ def deny_delete(request, conversation_ids):
     return render_error(request, denial.status, "Not allowed", denial.message)
 
 
-# The bulk bar's "Unassigned": no user name can hold parentheses, so it is never a person.
-UNASSIGN = "(nobody)"
-BULK_FIELDS = {"status": "status", "assign": "assignee"}
-BULK_REFUSALS = {
-    "status": "Only leads and admins can set the status of many conversations at once;"
-    " judge each one from its page.",
-    "assign": "Only leads and admins can assign conversations.",
-}
-
-
-@require_POST
-@review_required
-def bulk_action(request):
-    """The bulk bar: confirm a deletion, or set a status or an assignee on the selection."""
-    refusal = selection_refusal(request.POST)
-    if refusal:
-        return bulk_message(request, refusal, status=400)
-    ids, action = selected_ids(request.POST), request.POST.get("action")
-    if action == "delete":
-        if not deletion.can_delete(request.user):
-            return deny_delete(request, ids)
-        return render_bulk_delete_form(request, ids)
-    if action not in BULK_FIELDS:
-        return bulk_message(request, "Choose what to do with the selection first.", status=400)
-    return bulk_update(request, ids, action)
-
-
-def bulk_update(request, ids, action):
-    # Setting many at once is a lead's call; a reviewer judges a conversation from its page.
-    if not can_assign(request.user):
-        return bulk_message(request, BULK_REFUSALS[action], status=403)
-    changes, refusal = bulk_changes(action, request.POST)
-    if refusal:
-        return bulk_message(request, refusal, status=400)
-    try:
-        saved = reviews.save_reviews(user=request.user, conversation_ids=ids, changes=changes)
-    except client.XunaError as exc:
-        status, title, hint = error_for(exc)
-        return bulk_message(request, f"{title}; nothing was changed. {hint}", status=status)
-    message = updated_message(len(ids), len(saved))
-    if not request.htmx:
-        return back_to_list(request, messages.SUCCESS, message)
-    context = {"reviews": saved, "message": message}
-    return render(request, "conversations/_bulk_updated.html", context)
-
-
-def updated_message(selected, saved):
-    message = f"Updated {saved} conversation{'s' if saved != 1 else ''}."
-    if saved < selected:
-        message += f" Skipped {selected - saved}: deleted, or unknown to the platform."
-    return message
-
-
-def bulk_changes(action, data):
-    """(changes, None) for the value the bulk bar sent with this action, or (None, why not)."""
-    field = BULK_FIELDS[action]
-    value = data.get(field, "")
-    if action == "assign" and not value:
-        return None, "Choose whom to assign first."
-    form = ReviewForm({field: "" if value == UNASSIGN else value}, can_assign=True)
-    if not form.is_valid():
-        return None, form_errors(form)
-    if not form.changes():
-        return None, "Choose what to set first."
-    return form.changes(), None
-
-
-def bulk_message(request, message, *, status):
-    """A refused bulk request: a toast for htmx (its answers go to a dialog), a page for a
-    403, else the list again with the message."""
-    if request.htmx:
-        return render_toast(request, status, message)
-    if status == 403:
-        return render_error(request, status, "Not allowed", message)
-    return back_to_list(request, messages.ERROR, message)
-
-
 def back_to_list(request, level, message):
-    """The list the bulk bar was on, with its filters, and a message."""
+    """The list a form was sent from (its `list_query` carries the filters), and a message."""
     messages.add_message(request, level, message)
     query = carried_filter(request.POST.get("list_query", "")).query_string()
     return redirect(f"{reverse('conversations:list')}?{query}" if query else "conversations:list")
-
-
-def render_bulk_delete_form(request, ids, *, error=None):
-    """The bulk deletion's confirmation; the rate-limit policy is the server's, for app.js."""
-    template = (
-        "conversations/_bulk_delete_dialog.html"
-        if request.htmx
-        else "conversations/bulk_delete.html"
-    )
-    context = {
-        "ids": ids,
-        "error": error,
-        "tries": deletion.BULK_TRIES,
-        "wait_max": deletion.BULK_WAIT_MAX,
-    }
-    return render(request, template, context, status=400 if error else 200)
-
-
-@require_POST
-def bulk_delete(request):
-    """Delete the selected conversations one by one, each with its own audit records.
-
-    Our script sends one id per request, to show progress and wait out rate limits itself;
-    without JavaScript the whole selection comes at once, and nobody waits (delete_selection).
-    """
-    if not deletion.can_delete(request.user):
-        return deny_delete(request, named_ids(request.POST))
-    refusal = selection_refusal(request.POST)
-    if refusal:
-        return render_error(request, 400, "Nothing was deleted", refusal)
-    ids = selected_ids(request.POST)
-    try:
-        reason = deletion.clean_reason(request.POST.get("reason"))
-    except deletion.InvalidReason as exc:
-        return bulk_reason_refused(request, ids, str(exc))
-    results = delete_selection(request.user, ids, reason)
-    if wants_json(request):
-        return JsonResponse({"results": [deletion_json(result) for result in results]})
-    return render(request, "conversations/bulk_deleted.html", bulk_deleted_context(results))
-
-
-def bulk_reason_refused(request, ids, message):
-    """Our script shows why; without it, the confirmation again says why."""
-    if wants_json(request):
-        return render_error(request, 400, "Nothing was deleted", message)
-    return render_bulk_delete_form(request, ids, error=message)
-
-
-def delete_selection(user, ids, reason):
-    """Delete each in turn; once the platform rate limits one, the rest are not tried.
-
-    Waiting in the request would hold a server thread and the person's page for as long as
-    the platform asks; the page says how long that is and offers to try those again.
-    """
-    results = []
-    for position, conversation_id in enumerate(ids):
-        result = deletion.delete_conversation(
-            user=user, conversation_id=conversation_id, reason=reason
-        )
-        results.append(result)
-        if result.rate_limited:
-            return results + [not_tried(other, result.retry_after) for other in ids[position + 1 :]]
-    return results
-
-
-def not_tried(conversation_id, retry_after):
-    message = "Not tried: the platform asked us to slow down. Nothing was deleted."
-    return deletion.Deletion(
-        conversation_id, AuditRecord.Outcome.NOT_ATTEMPTED, message, 503, retry_after=retry_after
-    )
-
-
-def bulk_deleted_context(results):
-    """The results, and how many seconds the platform asked us to wait, if it did."""
-    waits = [result.retry_after for result in results if result.rate_limited]
-    return {"results": results, "wait": math.ceil(max(waits)) if waits else None}
-
-
-def deletion_json(result):
-    return {
-        "id": result.conversation_id,
-        "outcome": result.outcome.value,
-        "done": result.done,
-        "message": result.message,
-        "rate_limited": result.rate_limited,
-        "retry_after": result.retry_after,
-    }
 
 
 @require_GET
@@ -549,7 +383,11 @@ def conversation_export(request):
     token = request.GET.get("progress", "")
     try:
         lines = export.start(
-            user=request.user, review_filter=review_filter, fmt=fmt, progress_token=token
+            user=request.user,
+            review_filter=review_filter,
+            fmt=fmt,
+            progress_token=token,
+            base_url=request.build_absolute_uri("/").rstrip("/"),
         )
     except export.ExportsBusy as exc:
         return render_error(request, 429, "Too many exports at once", str(exc))

@@ -1,5 +1,6 @@
 // Conversation Review: the few things HTML cannot do on its own.
 // Audio and transcript sync, keyboard shortcuts, the delete dialog, copy buttons, toasts.
+// Bulk jobs run on the server; their page follows them with htmx polling (_job.html).
 // htmx is configured in base.html's htmx-config meta tag (CSP-safe, errors swapped).
 (function () {
   "use strict";
@@ -184,7 +185,12 @@
     var boxes = document.querySelectorAll('input[name=ids][form=bulk]');
     var checked = document.querySelectorAll('input[name=ids][form=bulk]:checked').length;
     var count = document.querySelector("#bulk .selected-count");
-    if (count) count.textContent = checked ? checked + " selected" : "Select conversations to act on several at once.";
+    var whole = document.querySelector("[data-select-filter]:checked");
+    if (count) {
+      // "All matching this filter" acts on the filter, whatever rows are ticked.
+      count.textContent = whole ? "All " + whole.dataset.count + " matching this filter selected"
+        : checked ? checked + " selected" : "Select conversations to act on several at once.";
+    }
     var all = document.querySelector("[data-select-all]");
     if (all) all.checked = boxes.length > 0 && checked === boxes.length;
   }
@@ -195,77 +201,9 @@
         box.checked = event.target.checked;
       });
     }
-    if (event.target.matches("[data-select-all], input[name=ids][form=bulk]")) updateSelection();
+    if (event.target.matches("[data-select-all], [data-select-filter], input[name=ids][form=bulk]")) updateSelection();
   });
   document.addEventListener("htmx:afterSettle", updateSelection);
-
-  // Bulk delete: one request per conversation, so progress shows and rate limits are waited out.
-  // How many tries and the longest wait are the server's (deletion.BULK_TRIES, BULK_WAIT_MAX),
-  // rendered into the form.
-  var sleep = function (ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); };
-
-  async function deleteOne(form, id, reason) {
-    var tries = parseInt(form.dataset.tries, 10) || 1;
-    var waitMax = parseFloat(form.dataset.waitMax) || 0;
-    var wait = function (seconds, attempt) {
-      // No wait after the last try: there is nothing left to wait for.
-      return attempt + 1 < tries ? sleep(Math.min(seconds, waitMax) * 1000) : null;
-    };
-    for (var attempt = 0; attempt < tries; attempt++) {
-      var body = new FormData();
-      body.append("ids", id);
-      body.append("reason", reason);
-      body.append("csrfmiddlewaretoken", form.querySelector("[name=csrfmiddlewaretoken]").value);
-      try {
-        var response = await fetch(form.action, { method: "POST", body: body, headers: { Accept: "application/json" } });
-        if (!response.ok) {
-          var refusal = await response.json().catch(function () { return {}; });
-          return { outcome: "not_attempted", done: false, message: refusal.error || "The dashboard refused (" + response.status + ")." };
-        }
-        var result = (await response.json()).results[0];
-        if (!result.rate_limited) return result;
-        await wait(result.retry_after || Math.pow(2, attempt), attempt);
-      } catch (error) {
-        await wait(Math.pow(2, attempt) / 2, attempt);
-      }
-    }
-    return { outcome: "failed", done: false, message: "The platform kept refusing (rate limited). Try again later." };
-  }
-
-  document.addEventListener("submit", async function (event) {
-    var form = event.target.closest("form[data-bulk-delete]");
-    if (!form) return;
-    event.preventDefault();
-    if (form.dataset.running) return;
-    form.dataset.running = "1";
-    var button = form.querySelector("button[type=submit]");
-    button.disabled = true;
-    var reason = form.querySelector("[name=reason]").value;
-    var counts = { deleted: 0, already_gone: 0, failed: 0 };
-    var labels = { deleted: "deleted", already_gone: "already gone", attempted: "outcome not known yet: " };
-    var items = form.querySelectorAll(".bulk-items li");
-    for (var i = 0; i < items.length; i++) {
-      var item = items[i], id = item.dataset.id, state = item.querySelector(".state");
-      state.textContent = "deleting…";
-      var result = await deleteOne(form, id, reason);
-      var tally = result.done ? result.outcome : "failed";
-      counts[tally] += 1;
-      item.className = result.done ? result.outcome : "failed";
-      state.textContent = result.done ? labels[result.outcome] : (labels[result.outcome] || "not deleted: ") + result.message;
-      if (result.done) {
-        // The row is found through its checkbox: its id is written by rows.py alone.
-        var box = document.querySelector('input[name=ids][form=bulk][value="' + CSS.escape(id) + '"]');
-        if (box) box.closest("tr").remove();
-      }
-    }
-    var summary = counts.deleted + " deleted, " + counts.already_gone + " already gone, " + counts.failed + " not deleted.";
-    form.querySelector(".bulk-summary").textContent = summary + (counts.failed ? " Those not deleted stay selected: try them again when the platform recovers." : "");
-    toast("Bulk deletion: " + summary, counts.failed ? "error" : "success");
-    var cancel = form.querySelector("[data-close]");
-    cancel.textContent = "Close";
-    cancel.focus();
-    updateSelection();
-  });
 
   // Export: the download runs in the background of the browser; the page shows its progress.
   document.addEventListener("click", function (event) {

@@ -73,6 +73,17 @@ def as_role(make_user, client):
 
 
 @pytest.fixture
+def tasks_run_at_once():
+    """Huey runs each task when it is queued, in the thread that queued it (the test's, or the
+    live server's); a task scheduled ahead waits in Huey's schedule, where a test reads it."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = False
+
+
+@pytest.fixture
 def nothing_cached():
     """An empty cache before and after the test: a page cached earlier would answer in place of
     the platform (and hide a call), and a hostile agent name or page stays behind for no one."""

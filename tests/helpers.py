@@ -67,6 +67,27 @@ def import_settings(**env):
     )
 
 
+def worker_environment(tmp_path, emulator, **settings):
+    """The environment of a `manage.py run_huey` worker of its own: a SQLite database file and
+    queue file in `tmp_path`, the emulator's address, no settings of this process's."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("XUNA_", "DJANGO_", "SYNC_", "INDEX_", "HUEY_"))
+        and key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")
+    }
+    environment.update(
+        SECRET_KEY="s" * 50,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        HUEY_FILE=str(tmp_path / "huey.sqlite3"),
+        XUNA_API_BASE_URL=emulator.url,
+        XUNA_API_KEY=EMULATOR_KEY,
+        XUNA_API_TIMEOUT="3",
+        **settings,
+    )
+    return environment
+
+
 # Answers --------------------------------------------------------------------------------------
 
 

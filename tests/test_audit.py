@@ -82,7 +82,7 @@ def test_it_ignores_a_garbage_date(as_role):
 def test_it_downloads_csv_with_formulas_defused(as_role):
     record(conversation_id="conv_csv", reason="=HYPERLINK('http://evil.example')")
     response = as_role("Lead").get("/audit/", {"format": "csv"})
-    body = b"".join(response.streaming_content).decode()
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
     assert response["Content-Type"].startswith("text/csv")
     header = body.splitlines()[0]
     assert header.startswith("id,created_at,username,outcome,attempt_id,conversation_id")
@@ -135,7 +135,7 @@ def test_the_csv_links_each_outcome_to_its_attempt_and_lists_the_ids_a_refusal_n
     attempt = record(outcome="attempted")
     record(outcome="deleted", attempt=attempt)
     record(conversation_id="", outcome="denied", conversation_ids="conv_a conv_b")
-    lines = as_role("Admin").get("/audit/?format=csv").getvalue().decode().splitlines()
+    lines = as_role("Admin").get("/audit/?format=csv").getvalue().decode("utf-8-sig").splitlines()
     header = lines[0].split(",")
     rows = [dict(zip(header, line.split(","), strict=True)) for line in lines[1:]]
     by_outcome = {row["outcome"]: row for row in rows}
@@ -152,3 +152,10 @@ def test_a_conversation_start_at_the_edge_of_time_shows_in_utc_without_an_error(
     response = lead.get("/audit/")
     assert response.status_code == 200
     assert "9999-12-31 23:59" in response.content.decode()
+
+
+def test_the_csv_starts_with_a_byte_order_mark_so_spreadsheets_read_any_script(as_role):
+    record(conversation_id="conv_bom", reason="Löschung auf Wunsch · 削除依頼")
+    body = as_role("Admin").get("/audit/?format=csv").getvalue()
+    assert body.startswith("\ufeff".encode())
+    assert "Löschung auf Wunsch · 削除依頼" in body.decode("utf-8-sig")

@@ -1,12 +1,13 @@
-"""Bulk actions on the list: set status, assign, and delete one by one with backoff."""
+"""Bulk actions on the list: set status and assign at once, confirm a deletion and start it as a
+job (tests/test_jobs.py follows the job)."""
 
 import time
 from urllib.parse import urlencode
 
 import pytest
+from huey.contrib.djhuey import HUEY
 
-from conversations import deletion
-from conversations.models import AuditRecord, Review, ReviewChange
+from conversations.models import AuditRecord, BulkJob, Review, ReviewChange
 from tests.helpers import element, text_of
 
 pytestmark = pytest.mark.django_db
@@ -72,85 +73,35 @@ def test_bulk_delete_asks_for_confirmation_listing_the_selection(as_role, emulat
     assert all(cid in emulator.conversation_ids() for cid in ids)
 
 
-def test_bulk_delete_of_one_item_answers_json_for_the_script(as_role, emulator):
+def test_without_javascript_the_confirmation_starts_a_job_and_goes_to_its_page(
+    as_role, emulator, tasks_run_at_once
+):
     conversation_id = emulator.conversation_ids()[0]
-    response = as_role("Admin").post(
-        "/bulk/delete",
-        {"ids": [conversation_id], "reason": "pci"},
-        headers={"Accept": "application/json"},
-    )
-    assert response.json()["results"] == [
-        {
-            "id": conversation_id,
-            "outcome": "deleted",
-            "done": True,
-            "message": f"Conversation {conversation_id} was deleted permanently.",
-            "rate_limited": False,
-            "retry_after": None,
-        }
-    ]
+    response = as_role("Admin").post("/bulk/delete", {"ids": [conversation_id], "reason": "pci"})
+    job = BulkJob.objects.get()
+    assert (response.status_code, response["Location"]) == (302, f"/jobs/{job.pk}/")
     assert AuditRecord.objects.get(outcome="deleted").reason == "pci"
+    assert conversation_id not in emulator.conversation_ids()
 
 
-def test_a_rate_limited_item_tells_the_script_to_wait(as_role, emulator):
-    conversation_id = emulator.conversation_ids()[0]
-    emulator.set_fault("delete", "429", retry_after=1)
-    response = as_role("Admin").post(
-        "/bulk/delete",
-        {"ids": [conversation_id], "reason": "pci"},
-        headers={"Accept": "application/json"},
-    )
-    result = response.json()["results"][0]
-    assert (result["outcome"], result["rate_limited"], result["retry_after"]) == ("failed", True, 1)
-    assert conversation_id in emulator.conversation_ids()
-
-
-def test_without_javascript_a_rate_limit_ends_the_bulk_delete_and_offers_the_rest_again(
-    as_role, emulator
+def test_a_rate_limited_bulk_delete_answers_at_once_and_its_job_waits_on_the_server(
+    as_role, emulator, tasks_run_at_once
 ):
     ids = emulator.conversation_ids()[:3]
-    # Three 429s in a row exhaust the client's own retries for the first item once.
-    emulator.set_fault("delete", "429", retry_after=0, times=3)
+    emulator.set_fault("delete", "429", retry_after=10)
     started = time.monotonic()
     response = as_role("Admin").post("/bulk/delete", {"ids": ids, "reason": "sweep"})
-    # Nobody waits in the request: waiting out the 2 seconds asked once would take longer.
+    # Nobody waits in the request: the job waits, scheduled for when the platform asked.
     assert time.monotonic() - started < 2
-    html = response.content.decode()
-    assert html.count('class="badge failed"') == 1
-    assert html.count('class="badge not_attempted"') == 2
-    assert html.count("Not tried: the platform asked us to slow down.") == 2
-    assert "wait 2 seconds before trying again" in html
-    assert all(f'<input type="hidden" name="ids" value="{cid}">' in html for cid in ids)
-    assert "Try the 3 not deleted again" in html
+    job = BulkJob.objects.get()
+    assert response["Location"] == f"/jobs/{job.pk}/"
+    assert job.state == "waiting"
+    assert len(HUEY.scheduled()) == 1
+    assert [c.endpoint for c in emulator.calls].count("delete") == 1
     assert all(cid in emulator.conversation_ids() for cid in ids)
-    assert [c.endpoint for c in emulator.calls].count("delete") == 3
-    outcomes = list(AuditRecord.objects.values_list("conversation_id", "outcome"))
-    assert sorted(outcomes) == [(ids[0], "attempted"), (ids[0], "failed")]
 
 
-def test_the_bulk_delete_form_carries_the_servers_rate_limit_policy_for_the_script(
-    as_role, emulator
-):
-    ids = emulator.conversation_ids()[:2]
-    html = as_role("Admin").post("/bulk/", {"ids": ids, "action": "delete"}, headers=HTMX)
-    assert (
-        f'data-tries="{deletion.BULK_TRIES}" data-wait-max="{deletion.BULK_WAIT_MAX}"'
-        in html.content.decode()
-    )
-
-
-def test_bulk_delete_reports_failures_and_offers_to_retry_them(as_role, emulator):
-    ids = emulator.conversation_ids()[:3]
-    emulator.set_fault("delete", "500", times=1)
-    html = as_role("Admin").post("/bulk/delete", {"ids": ids, "reason": "pci"}).content.decode()
-    assert html.count('class="badge failed"') == 1
-    assert html.count('class="badge deleted"') == 2
-    assert f'<input type="hidden" name="ids" value="{ids[0]}">' in html
-    assert ids[0] in emulator.conversation_ids()
-    assert not AuditRecord.objects.filter(conversation_id=ids[0], outcome="deleted").exists()
-
-
-def test_a_repeated_bulk_delete_deletes_nothing_twice(as_role, emulator):
+def test_a_repeated_bulk_delete_deletes_nothing_twice(as_role, emulator, tasks_run_at_once):
     ids = emulator.conversation_ids()[:2]
     admin = as_role("Admin")
     admin.post("/bulk/delete", {"ids": ids, "reason": "pci"})
@@ -198,14 +149,15 @@ def test_a_bulk_delete_with_a_reason_that_cannot_be_recorded_deletes_nothing(
     ids = emulator.conversation_ids()[:2]
     admin = as_role("Admin")
     page = admin.post("/bulk/delete", {"ids": ids, "reason": reason})
-    script = admin.post(
-        "/bulk/delete", {"ids": ids, "reason": reason}, headers={"Accept": "application/json"}
-    )
-    assert (page.status_code, script.status_code) == (400, 400)
-    assert "error" in script.json()
+    dialog = admin.post("/bulk/delete", {"ids": ids, "reason": reason}, headers=HTMX)
+    assert (page.status_code, dialog.status_code) == (400, 400)
     assert 'role="alert"' in page.content.decode()
+    # The dialog's form again, in place, with why; not a page.
+    assert 'role="alert"' in dialog.content.decode()
+    assert "<html" not in dialog.content.decode()
     assert all(cid in emulator.conversation_ids() for cid in ids)
     assert not AuditRecord.objects.exists()
+    assert not BulkJob.objects.exists()
     assert emulator.calls == []
 
 

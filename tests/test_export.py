@@ -1,25 +1,48 @@
 """Exporting the list with its filters and review state, streamed, and audited."""
 
+import contextlib
 import csv
 import io
 import json
 import logging
 import time
 import tracemalloc
+from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from conversations import export
-from conversations.models import AuditRecord, Review
+from conversations import client, export, index, reviews
+from conversations.models import (
+    AuditRecord,
+    IndexedConversation,
+    IndexedEvaluation,
+    IndexedValue,
+    Review,
+)
+from conversations.reader import parse_conversation
 from emulator.server import Emulator
-from tests.helpers import EMULATOR_KEY
+from tests.helpers import EMULATOR_KEY, row_ids
+from tests.index_helpers import NOW, indexed, review
 
 pytestmark = pytest.mark.django_db
+
+BOM = b"\xef\xbb\xbf"
 
 
 def body(response):
     return b"".join(response.streaming_content).decode()
+
+
+def table(response):
+    """A CSV export's header and rows, after checking that it starts with the byte order mark."""
+    content = b"".join(response.streaming_content)
+    assert content.startswith(BOM)
+    reader = csv.DictReader(io.StringIO(content.decode("utf-8-sig")))
+    rows = list(reader)
+    return reader.fieldnames, rows
 
 
 def test_csv_export_has_every_column_and_the_review_state(as_role, emulator):
@@ -28,9 +51,9 @@ def test_csv_export_has_every_column_and_the_review_state(as_role, emulator):
     Review.objects.create(conversation_id=ids[0], status="flagged", tags=["a", "b"], notes="=cmd")
     response = as_role("Lead").get("/export/", {"format": "csv", "agent": agent_id})
     assert response["Content-Disposition"].startswith('attachment; filename="conversations-')
-    reader = csv.DictReader(io.StringIO(body(response)))
-    rows = list(reader)
-    assert reader.fieldnames == [
+    fieldnames, rows = table(response)
+    # Without the index, the criteria and keys are not known before the last row.
+    assert fieldnames == [
         "conversation_id",
         "agent_id",
         "agent_name",
@@ -38,18 +61,25 @@ def test_csv_export_has_every_column_and_the_review_state(as_role, emulator):
         "end_time",
         "duration_secs",
         "status",
+        "outcome",
+        "message_count",
         "evaluation",
         "collected_data",
         "review_status",
         "assignee",
         "tags",
         "notes",
+        "reviewer",
+        "reviewed_at",
+        "link",
     ]
     assert [r["conversation_id"] for r in rows] == ids
     first = rows[0]
     assert first["review_status"] == "flagged"
     assert first["tags"] == "a; b"
     assert first["notes"] == "'=cmd"
+    assert first["link"] == f"http://testserver/conversations/{ids[0]}/"
+    assert int(first["message_count"]) == len(emulator.raw(ids[0])["transcript"])
 
 
 def test_an_exported_row_holds_the_evaluation_results_and_the_collected_values(as_role, emulator):
@@ -71,7 +101,7 @@ def test_an_exported_row_holds_the_evaluation_results_and_the_collected_values(a
         }
     )
     response = as_role("Lead").get("/export/", {"format": "csv", "agent": "agent_export"})
-    [row] = csv.DictReader(io.StringIO(body(response)))
+    _, [row] = table(response)
     assert json.loads(row["evaluation"]) == {"issue_resolved": "failure", "politeness": 0.8}
     assert json.loads(row["collected_data"]) == {
         "order_number": "A-24734",
@@ -204,13 +234,18 @@ def test_a_cell_that_is_no_formula_is_written_as_it_is(text):
     assert export.csv_cell(text) == text
 
 
+@pytest.mark.parametrize("number", [-5, -0.25, 0.8, 12])
+def test_a_number_is_written_as_a_number_even_a_negative_one(number):
+    assert export.csv_cell(number) == str(number)
+
+
 def test_the_export_quotes_a_formula_hidden_behind_blanks(as_role, emulator):
     conversation_id = emulator.conversation_ids()[0]
     Review.objects.create(
         conversation_id=conversation_id, status="flagged", notes="\n=1+3", tags=[" =1+2"]
     )
     response = as_role("Lead").get("/export/", {"format": "csv", "review": "flagged"})
-    [row] = csv.DictReader(io.StringIO(body(response)))
+    _, [row] = table(response)
     assert row["notes"] == "'\n=1+3"
     assert row["tags"] == "' =1+2"
 
@@ -331,3 +366,293 @@ def test_a_long_export_keeps_its_place_while_it_streams(lead, emulator, monkeypa
         time.sleep(0.4)
     assert start_export(lena, emulator).status_code == 429
     assert b"".join(lines)
+
+
+# From the conversation index: every filter, the list's order, no platform call.
+
+
+def index_from(emulator, agent_id=None):
+    """Store the emulator's conversations (of one agent) in the index as the worker does; the
+    emulator's call log is emptied afterwards. Their ids, newest first."""
+    ids = emulator.conversation_ids(agent_id)
+    for conversation_id in ids:
+        index.store(client.get_conversation(conversation_id, cached=False))
+    emulator.clear_calls()
+    return ids
+
+
+def exported(user, fmt="csv", base_url="", **filters):
+    """The whole text of an export started as the view starts it."""
+    review_filter = reviews.ReviewFilter(**filters)
+    lines = export.start(user=user, review_filter=review_filter, fmt=fmt, base_url=base_url)
+    with contextlib.closing(lines):
+        return "".join(lines)
+
+
+def test_an_export_from_the_index_makes_no_platform_call(as_role, emulator):
+    agent_id, _ = emulator.agents[0]
+    ids = index_from(emulator, agent_id)
+    lead = as_role("Lead")
+    _, rows = table(lead.get("/export/", {"format": "csv"}))
+    _, of_agent = table(lead.get("/export/", {"format": "csv", "agent": agent_id}))
+    assert [row["conversation_id"] for row in rows] == ids
+    assert [row["conversation_id"] for row in of_agent] == ids
+    assert emulator.calls == []
+
+
+def test_a_csv_from_the_index_has_a_column_per_criterion_and_key_of_its_conversations(
+    as_role, emulator
+):
+    indexed(
+        "conv_a",
+        evaluations={"resolved": "failure", "polite": "success"},
+        values={"refund": True, "order": "A-1", "items": 2},
+    )
+    indexed(
+        "conv_b",
+        hours_ago=2,
+        agent_id="agent_2",
+        evaluations={"upsell": "success"},
+        values={"coupon": "SPRING"},
+    )
+    lead = as_role("Lead")
+    fieldnames, [row] = table(lead.get("/export/", {"format": "csv", "agent": "agent_1"}))
+    added = [name for name in fieldnames if name.startswith(("evaluation", "data"))]
+    assert added == [
+        "evaluation: polite",
+        "evaluation: resolved",
+        "data: items",
+        "data: order",
+        "data: refund",
+    ]
+    assert (row["evaluation: polite"], row["evaluation: resolved"]) == ("success", "failure")
+    assert (row["data: items"], row["data: order"], row["data: refund"]) == ("2", "A-1", "true")
+    fieldnames, rows = table(lead.get("/export/", {"format": "csv"}))
+    assert {"evaluation: upsell", "data: coupon"} <= set(fieldnames)
+    # A conversation without a criterion or a key has an empty cell there.
+    assert [(r["evaluation: upsell"], r["data: refund"]) for r in rows] == [
+        ("", "true"),
+        ("success", ""),
+    ]
+
+
+def test_a_csv_export_starts_with_a_byte_order_mark_and_keeps_names_in_any_script(
+    as_role, emulator
+):
+    agent_id, _ = emulator.agents[0]
+    ids = index_from(emulator, agent_id)
+    names = {
+        conversation_id: value.value
+        for conversation_id in ids
+        for value in parse_conversation(emulator.raw(conversation_id)).collected_data
+        if value.key == "customer_name"
+    }
+    assert any(not name.isascii() for name in names.values()), "the seed has such names"
+    IndexedConversation.objects.filter(pk=ids[0]).update(agent_name="Служба поддержки")
+    _, rows = table(as_role("Lead").get("/export/", {"format": "csv"}))
+    exported_names = {r["conversation_id"]: r["data: customer_name"] for r in rows}
+    assert {cid: name for cid, name in exported_names.items() if name} == names
+    assert rows[0]["agent_name"] == "Служба поддержки"
+
+
+def test_a_csv_export_from_the_platform_starts_with_a_byte_order_mark_too(as_role, emulator):
+    agent_id, _ = emulator.agents[0]
+    response = as_role("Lead").get("/export/", {"format": "csv", "agent": agent_id})
+    assert b"".join(response.streaming_content).startswith(BOM + b"conversation_id,")
+
+
+def test_a_reviewed_conversation_is_exported_with_who_reviewed_it_when_and_its_link(
+    make_user, emulator
+):
+    indexed("conv_reviewed", hours_ago=1)
+    indexed("conv_noted", hours_ago=2)
+    ann, bob, lead = make_user("Reviewer", "ann"), make_user("Reviewer", "bob"), make_user("Lead")
+    reviews.save_review(conversation_id="conv_reviewed", user=bob, status="follow_up")
+    reviews.save_review(conversation_id="conv_reviewed", user=ann, status="flagged")
+    # A later change of the notes or the assignee is not a verdict.
+    reviews.save_review(conversation_id="conv_reviewed", user=bob, notes="Called back")
+    reviews.save_review(conversation_id="conv_noted", user=bob, notes="Not judged yet")
+    text = exported(lead, base_url="https://review.example.com")
+    reviewed, noted = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
+    flagged_at = reviews.history("conv_reviewed")[1].changed_at
+    assert (reviewed["review_status"], reviewed["reviewer"]) == ("flagged", "ann")
+    assert reviewed["reviewed_at"] == flagged_at.isoformat()
+    assert reviewed["link"] == "https://review.example.com/conversations/conv_reviewed/"
+    assert (noted["reviewer"], noted["reviewed_at"]) == ("", "")
+    assert noted["link"] == "https://review.example.com/conversations/conv_noted/"
+
+
+def test_hostile_criteria_keys_and_values_from_the_index_are_quoted(as_role, emulator):
+    indexed(
+        "conv_hostile",
+        evaluations={'=HYPERLINK("http://x")': "failure"},
+        values={"@SUM(A1)": " =1+2", "+cmd": "-2+3", "balance": -5},
+    )
+    response = as_role("Lead").get("/export/", {"format": "csv"})
+    content = b"".join(response.streaming_content).decode("utf-8-sig")
+    header, cells = list(csv.reader(io.StringIO(content)))
+    assert not [name for name in header if export.starts_a_formula(name)]
+    row = dict(zip(header, cells, strict=True))
+    assert row['evaluation: =HYPERLINK("http://x")'] == "failure"
+    assert row["data: @SUM(A1)"] == "' =1+2"
+    assert row["data: +cmd"] == "'-2+3"
+    # A number is never a formula: it stays a number.
+    assert row["data: balance"] == "-5"
+
+
+def test_an_export_from_the_index_follows_the_lists_filters_and_order(as_role, emulator, settings):
+    settings.XUNA_PAGE_SIZE = 100
+    for number, seconds in enumerate((30, 300, 30, 45, None, 600)):
+        indexed(f"conv_{number}", duration=seconds, hours_ago=number + 1, outcome="failure")
+    indexed("conv_success", duration=900, outcome="success")
+    review("conv_5", status="passed")
+    lead = as_role("Lead")
+    params = {"outcome": "failure", "review": "unreviewed", "sort": "longest"}
+    listed = row_ids(lead.get("/", params).content.decode())
+    _, rows = table(lead.get("/export/", {"format": "csv", **params}))
+    assert [row["conversation_id"] for row in rows] == listed
+    assert listed == ["conv_1", "conv_3", "conv_2", "conv_0", "conv_4"]
+
+
+def test_an_export_reads_the_index_in_batches_without_losing_a_tie(as_role, emulator, monkeypatch):
+    monkeypatch.setattr(export, "BATCH_SIZE", 3)
+    same = NOW - timedelta(hours=2)
+    for name in "abcdefg":
+        indexed(f"conv_tie_{name}", start_time=same)
+    indexed("conv_newer", hours_ago=1)
+    indexed("conv_no_start", start_time=None)
+    response = as_role("Lead").get("/export/", {"format": "jsonl"})
+    ids = [json.loads(line)["conversation_id"] for line in body(response).splitlines()]
+    assert ids == ["conv_newer", *(f"conv_tie_{n}" for n in "gfedcba"), "conv_no_start"]
+
+
+def test_a_conversation_deleted_or_being_deleted_is_not_exported(as_role, emulator):
+    for number in range(4):
+        indexed(f"conv_{number}", hours_ago=number + 1)
+    AuditRecord.objects.create(conversation_id="conv_1", outcome="deleted", username="x")
+    AuditRecord.objects.create(conversation_id="conv_2", outcome="found_gone", username="worker")
+    # An attempt whose outcome is not recorded yet: the platform may have deleted it.
+    AuditRecord.objects.create(conversation_id="conv_3", outcome="attempted", username="x")
+    _, rows = table(as_role("Lead").get("/export/", {"format": "csv"}))
+    assert [row["conversation_id"] for row in rows] == ["conv_0"]
+
+
+def test_a_platform_export_leaves_out_a_conversation_being_deleted(as_role, emulator):
+    agent_id, _ = emulator.agents[0]
+    first, *rest = emulator.conversation_ids(agent_id)
+    AuditRecord.objects.create(conversation_id=first, outcome="attempted", username="x")
+    response = as_role("Lead").get("/export/", {"format": "jsonl", "agent": agent_id})
+    assert [json.loads(line)["conversation_id"] for line in body(response).splitlines()] == rest
+
+
+def reviewed_rows(first, last):
+    """Indexed conversations first..last-1, each with evaluations, values and a verdict."""
+    for number in range(first, last):
+        indexed(
+            f"conv_{number:04d}",
+            hours_ago=number + 1,
+            evaluations={"resolved": "success", f"only_{number % 7}": "failure"},
+            values={"refund": number, "name": f"Chloé {number}"},
+        )
+        review(f"conv_{number:04d}", status="passed", tags=["a"])
+
+
+def test_an_export_from_the_index_costs_the_same_queries_for_300_rows_as_for_30(
+    make_user, emulator
+):
+    lead = make_user("Lead")
+    reviewed_rows(0, 30)
+    with CaptureQueriesContext(connection) as few:
+        assert exported(lead).count("\r\n") == 31
+    reviewed_rows(30, 300)
+    with CaptureQueriesContext(connection) as many:
+        assert exported(lead).count("\r\n") == 301
+    assert len(many) == len(few)
+    assert emulator.calls == []
+
+
+def test_a_jsonl_export_from_the_index_nests_the_evaluation_and_the_collected_data(
+    make_user, emulator
+):
+    row = IndexedConversation.objects.get(
+        pk=indexed("conv_json", values={"address": {"city": "Kraków"}, "refund": 12.5})
+    )
+    IndexedEvaluation.objects.create(
+        conversation=row, criterion="politeness", score=0.8, rationale="Kind throughout."
+    )
+    reviews.save_review(
+        conversation_id="conv_json", user=make_user("Lead", "lena"), status="passed"
+    )
+    text = exported(make_user("Admin"), fmt="jsonl")
+    assert text.startswith("{")
+    [record] = [json.loads(line) for line in text.splitlines()]
+    assert record["evaluation"] == {
+        "politeness": {"result": None, "score": 0.8, "rationale": "Kind throughout."}
+    }
+    assert record["collected_data"] == {"address": {"city": "Kraków"}, "refund": 12.5}
+    assert (record["outcome"], record["message_count"]) == ("success", 4)
+    assert record["end_time"] == (row.start_time + timedelta(seconds=60)).isoformat()
+    assert (record["reviewer"], record["link"]) == ("lena", "/conversations/conv_json/")
+    assert record["reviewed_at"]
+
+
+def test_a_conversation_whose_detail_was_not_read_has_no_message_count(make_user, emulator):
+    indexed("conv_summary_only", detailed=False, message_count=0)
+    [record] = [json.loads(line) for line in exported(make_user("Lead"), "jsonl").splitlines()]
+    assert record["message_count"] is None
+
+
+def test_with_the_index_turned_off_an_export_asks_the_platform(as_role, emulator, settings):
+    settings.INDEX_ENABLED = False
+    agent_id, _ = emulator.agents[0]
+    indexed("conv_only_indexed")
+    response = as_role("Lead").get("/export/", {"format": "csv", "agent": agent_id})
+    fieldnames, rows = table(response)
+    assert [row["conversation_id"] for row in rows] == emulator.conversation_ids(agent_id)
+    assert "evaluation" in fieldnames
+    assert emulator.calls
+
+
+def test_exporting_10000_conversations_from_the_index_holds_a_batch_not_the_export(
+    as_role, emulator
+):
+    IndexedConversation.objects.bulk_create(
+        IndexedConversation(
+            conversation_id=f"conv_{number:05d}",
+            agent_id="agent_1" if number % 5 else "agent_2",
+            agent_name="Служба поддержки",
+            start_time=NOW - timedelta(minutes=number),
+            duration=60.0,
+            status="done",
+            detailed=True,
+            message_count=12,
+            indexed_at=NOW,
+        )
+        for number in range(10_000)
+    )
+    IndexedEvaluation.objects.bulk_create(
+        IndexedEvaluation(conversation_id=f"conv_{number:05d}", criterion=name, result="success")
+        for number in range(10_000)
+        for name in ("resolved", "polite")
+    )
+    IndexedValue.objects.bulk_create(
+        IndexedValue(conversation_id=f"conv_{number:05d}", key="name", value="Chloé", text="Chloé")
+        for number in range(10_000)
+    )
+    lead = as_role("Lead")
+
+    def peak(params):
+        """The most memory held at once while the export streams, and its number of lines."""
+        tracemalloc.start()
+        count = sum(1 for _ in lead.get("/export/", {"format": "csv", **params}).streaming_content)
+        held = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return held, count
+
+    peak({"agent": "agent_none"})  # what the first export of a process loads once
+    small, small_lines = peak({"agent": "agent_2"})
+    large, large_lines = peak({})
+    assert (small_lines, large_lines) == (2_001, 10_001)
+    # Five times the rows, not five times the memory: a batch is held, not the export.
+    assert large < small * 1.5
+    assert emulator.calls == []

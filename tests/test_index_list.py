@@ -15,49 +15,14 @@ from conversations.models import (
     AuditRecord,
     IndexedConversation,
     IndexedEvaluation,
-    IndexedValue,
-    Review,
     SyncState,
 )
 from tests.helpers import calls_to, element, row_ids, text_of
+from tests.index_helpers import NOW, indexed, review
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-NOW = timezone.now().replace(microsecond=0)
-
-
-def indexed(conversation_id, *, hours_ago=1.0, evaluations=None, values=None, **fields):
-    """An indexed conversation that started `hours_ago` hours ago, with its evaluation results
-    ({criterion: result}) and collected values ({key: text})."""
-    row = IndexedConversation.objects.create(
-        **{
-            "conversation_id": conversation_id,
-            "agent_id": "agent_1",
-            "agent_name": "Billing",
-            "start_time": NOW - timedelta(hours=hours_ago),
-            "duration": 60.0,
-            "status": "done",
-            "final": True,
-            "outcome": "success",
-            "detailed": True,
-            "indexed_at": NOW,
-            **fields,
-        }
-    )
-    IndexedEvaluation.objects.bulk_create(
-        IndexedEvaluation(conversation=row, criterion=name, result=result)
-        for name, result in (evaluations or {}).items()
-    )
-    IndexedValue.objects.bulk_create(
-        IndexedValue(conversation=row, key=key, value=text, text=text)
-        for key, text in (values or {}).items()
-    )
-    return conversation_id
-
-
-def review(conversation_id, **fields):
-    return Review.objects.create(conversation_id=conversation_id, **fields)
 
 
 def listed(response):

@@ -15,28 +15,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.helpers import EMULATOR_KEY, ROOT
+from tests.helpers import ROOT, worker_environment
 
 SEEDED = 240
-
-
-def worker_environment(tmp_path, emulator):
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("XUNA_", "DJANGO_", "SYNC_", "INDEX_", "HUEY_"))
-        and key not in ("DEBUG", "SECRET_KEY", "DATABASE_URL", "REDIS_URL")
-    }
-    environment.update(
-        SECRET_KEY="s" * 50,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-        HUEY_FILE=str(tmp_path / "huey.sqlite3"),
-        XUNA_API_BASE_URL=emulator.url,
-        XUNA_API_KEY=EMULATOR_KEY,
-        XUNA_API_TIMEOUT="3",
-        SYNC_INTERVAL_SECONDS="1",
-    )
-    return environment
 
 
 def indexed(tmp_path, conversation_id=None):
@@ -66,7 +47,9 @@ def start_worker(tmp_path, emulator):
     processes = []
 
     def start(**settings):
-        environment = {**worker_environment(tmp_path, emulator), **settings}
+        environment = worker_environment(
+            tmp_path, emulator, **{"SYNC_INTERVAL_SECONDS": "1", **settings}
+        )
         manage = [sys.executable, "manage.py"]
         subprocess.run(
             [*manage, "migrate", "--no-input", "-v0"], cwd=ROOT, env=environment, check=True

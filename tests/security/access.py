@@ -26,6 +26,8 @@ STAFF_ONLY = frozenset()
 
 CONVERSATION = "{conversation}"  # a seeded conversation, a different one for each request
 AGENT = "{agent}"  # a seeded agent
+# A bulk job nobody started: those who may see jobs get 404, everyone else a refusal first.
+JOB = "00000000-0000-4000-8000-000000000000"
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ ACCESS = {
         POST=LEADS, data={"ids": CONVERSATION, "action": "status", "status": "passed"}
     ),
     "conversations:bulk_delete": Row(POST=ADMINS, data={"ids": CONVERSATION}),
+    # A job's page and its cancel are its owner's (and the audit log's readers'): 404 to others.
+    "conversations:jobs": Row(GET=VIEWERS),
+    "conversations:job": Row({"job_id": JOB}, GET=VIEWERS),
+    "conversations:job_cancel": Row({"job_id": JOB}, POST=VIEWERS),
     "conversations:export": Row(GET=LEADS, query="format=csv"),
     "conversations:export_progress": Row(GET=LEADS, query="token=accesswalk"),
     "conversations:signed_url": Row({"agent_id": AGENT}, GET=ADMINS),
