@@ -39,8 +39,8 @@ from conversations.models import AuditRecord, IndexedConversation, SyncState
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # the largest page the platform serves
-# A run starts no new page or platform call after this many seconds.
-RUN_SECONDS = 30
+# A run starts no new page or platform call after this many seconds (30 by default).
+RUN_SECONDS = settings.SYNC_RUN_SECONDS
 # Pages per run. A head sync that finds more than HEAD_PAGES pages of new conversations (a
 # burst, a worker that was stopped for a while) leaves the rest to the backfill.
 HEAD_PAGES = 10
@@ -96,17 +96,19 @@ def head_sync(*, pages=HEAD_PAGES):
     A page holds nothing new when each of its conversations is already indexed as final with
     its detail, or is older than where an unfinished backfill began (it is the backfill's).
     Idle, that is the first page: one platform call. When `pages` pages are not enough, the
-    backfill is started again from the top to index the rest.
+    backfill is started again from the top to index the rest. The conversations older than
+    where a backfill under way began are left to it, so that both do not fetch them at once.
     """
     run = Run()
     deadline = _deadline()
     boundary = _backfill_boundary()
+    begun = _backfill_begun()
     cursor = None
     with _until_stopped(run, "head sync"):
         while True:
             page = _list_page(cursor, deadline)
             run.pages += 1
-            needed = _take_page(page, run, deadline)
+            needed = _take_page(page, run, deadline, leave_before=begun)
             if _is_last(page) or _settled(needed, boundary):
                 break
             if run.pages >= pages:
@@ -118,11 +120,17 @@ def head_sync(*, pages=HEAD_PAGES):
     return run
 
 
-def refresh(*, limit=REFRESH_BATCH):
+def refresh(*, limit=REFRESH_BATCH, grace=0):
     """Fetch again the conversations the platform may still change (not final) and those whose
-    detail was not read yet, the longest unchanged first, `limit` per run."""
+    detail was not read yet, the longest unchanged first, `limit` per run.
+
+    One whose detail was not read is left alone for `grace` seconds after its summary was
+    stored: the head sync or backfill run that stored it may be reading it right now. The
+    worker passes the length of its runs' lock, which no run outlasts.
+    """
     run = Run()
-    stale = IndexedConversation.objects.filter(Q(final=False) | Q(detailed=False))
+    unread = Q(detailed=False, indexed_at__lte=timezone.now() - timedelta(seconds=grace))
+    stale = IndexedConversation.objects.filter(Q(final=False, detailed=True) | unread)
     ids = list(stale.order_by("indexed_at").values_list("conversation_id", flat=True)[:limit])
     with _until_stopped(run, "refresh"):
         run.stored = fetch_details(ids, _deadline())
@@ -327,13 +335,14 @@ def _page_from(state, cursor, deadline):
         return _list_page(None, deadline), None
 
 
-def _take_page(page, run, deadline):
+def _take_page(page, run, deadline, *, leave_before=None):
     """Store a page's summaries, then read and store the detail of those that need it.
 
     Returns the conversations that needed it. Left out: those deleted through the dashboard
-    (or whose deletion may have happened) and those older than SYNC_BACKFILL_DAYS.
+    (or whose deletion may have happened), those older than SYNC_BACKFILL_DAYS and those that
+    started before `leave_before`.
     """
-    items = [item for item in page.items if _within_bound(item)]
+    items = [item for item in page.items if _within_bound(item) and not _older(item, leave_before)]
     gone = AuditRecord.objects.deleted_or_pending_among(item.id for item in items)
     with transaction.atomic():
         needed = [item for item in items if item.id not in gone and index.store_summary(item)]
@@ -380,7 +389,7 @@ def _fetch_round(conversation_ids, deadline):
         if stop.is_set() or time.monotonic() > deadline:
             return _SKIPPED
         try:
-            return client.get_conversation(conversation_id, cached=False)
+            return _limited(partial(client.get_conversation, conversation_id, cached=False))
         except client.ConversationNotFound:
             return None
         except client.XunaError:
@@ -415,10 +424,28 @@ def _store(conversation):
 def _patiently(call, deadline):
     """call(); after a 429, call() once more if its Retry-After fits in the run."""
     try:
-        return call()
+        return _limited(call)
     except client.RateLimited as exc:
         _wait_out(exc, deadline)
-    return call()
+    return _limited(call)
+
+
+# The platform refuses (429) a workspace's calls past its limit of calls at once, and each
+# refusal costs the job a Retry-After of waiting. The jobs of one worker run side by side (the
+# head sync beside the backfill, a sweep, a refresh), so their calls share SYNC_CONCURRENCY
+# places rather than each job taking that many.
+_places_lock = threading.Lock()
+_places = {}
+
+
+def _limited(call):
+    """call() in one of the worker's SYNC_CONCURRENCY places for platform calls."""
+    with _places_lock:
+        places = _places.setdefault(
+            settings.SYNC_CONCURRENCY, threading.BoundedSemaphore(settings.SYNC_CONCURRENCY)
+        )
+    with places:
+        return call()
 
 
 def _wait_out(error, deadline):
@@ -532,12 +559,20 @@ def _backfill_boundary():
     return state.started_at if state is not None and state.started_at else timezone.now()
 
 
+def _backfill_begun():
+    """Where a backfill under way began, or None: none began, or it is finished."""
+    state = SyncState.objects.filter(name=BACKFILL, finished=False).first()
+    return state.started_at if state is not None else None
+
+
 def _settled(needed, boundary):
     """Whether a page needed nothing, but conversations the backfill will index."""
-    return all(
-        boundary is not None and item.start_time is not None and item.start_time < boundary
-        for item in needed
-    )
+    return all(_older(item, boundary) for item in needed)
+
+
+def _older(item, moment):
+    """Whether a conversation started before `moment` (never when either is unknown)."""
+    return moment is not None and item.start_time is not None and item.start_time < moment
 
 
 def _cutoff():

@@ -175,8 +175,11 @@ INDEX_TRANSCRIPT_DAYS = env_number("INDEX_TRANSCRIPT_DAYS", 0, minimum=0, maximu
 # The worker that keeps it current (conversations/tasks.py runs conversations/sync.py): a head
 # sync every SYNC_INTERVAL_SECONDS, with SYNC_CONCURRENCY conversations fetched at once; a
 # backfill of the older history, SYNC_BACKFILL_DAYS back (0: all of it); a sweep for
-# conversations deleted elsewhere every SYNC_RECONCILE_MINUTES.
+# conversations deleted elsewhere every SYNC_RECONCILE_MINUTES. A run of a job starts no platform
+# call after SYNC_RUN_SECONDS; the lock of a worker killed mid-run expires after about twice
+# that (tasks.LOCK_SECONDS), and then another worker takes the job over.
 SYNC_INTERVAL_SECONDS = env_number("SYNC_INTERVAL_SECONDS", 5, minimum=1, maximum=3600, cast=int)
+SYNC_RUN_SECONDS = env_number("SYNC_RUN_SECONDS", 30, minimum=1, maximum=600, cast=int)
 SYNC_CONCURRENCY = env_number("SYNC_CONCURRENCY", 4, minimum=1, maximum=32, cast=int)
 SYNC_BACKFILL_DAYS = env_number("SYNC_BACKFILL_DAYS", 0, minimum=0, maximum=36500, cast=int)
 SYNC_RECONCILE_MINUTES = env_number(

@@ -1,5 +1,6 @@
 """The worker's jobs (conversations/sync.py), run directly against the emulator over sockets."""
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -363,3 +364,57 @@ def test_a_checkpoint_the_platform_no_longer_takes_starts_the_backfill_again(emu
     assert run.error is None
     assert indexed_ids() == set(emulator.conversation_ids())
     assert SyncState.objects.get(name=sync.BACKFILL).finished
+
+
+# Two jobs, one conversation: fetched once
+
+
+def test_a_head_sync_leaves_the_older_conversations_to_a_backfill_under_way(emulator):
+    sync.backfill(pages=1)
+    conversation_id = add_conversation(emulator, "conv_sync_during_backfill")
+    emulator.clear_calls()
+
+    sync.head_sync()
+
+    # The new one alone: the backfill's second page is not fetched by both.
+    assert calls_to(emulator, "get") == 1
+    assert indexed_ids() == set(emulator.conversation_ids()[: sync.PAGE_SIZE + 1])
+    assert IndexedConversation.objects.get(pk=conversation_id).detailed
+
+
+def test_a_refresh_leaves_a_detail_that_the_run_under_way_may_be_reading(emulator):
+    emulator.set_fault("get", "429", retry_after=1)
+    sync.head_sync()
+    emulator.clear_faults()
+    emulator.clear_calls()
+
+    assert sync.refresh(grace=60).stored == 0
+    assert calls_to(emulator, "get") == 0
+    assert sync.refresh(grace=0).stored == sync.PAGE_SIZE
+
+
+@pytest.fixture
+def limited_platform(emulator):
+    """The emulator refusing (429) a third call at once, each call taking 0.3 s."""
+    emulator.max_concurrent = 2
+    emulator.set_latency(300)
+    yield emulator
+    emulator.max_concurrent = 0
+    emulator.set_latency(0)
+
+
+def test_the_jobs_of_one_worker_share_its_places_for_platform_calls(limited_platform, settings):
+    settings.SYNC_CONCURRENCY = 2
+    ids = limited_platform.conversation_ids()[:8]
+    # Another job's call (a head sync's list page, say) under way while the details are read.
+    other = threading.Thread(
+        target=sync._limited, args=(lambda: client.list_conversations(cached=False),)
+    )
+    other.start()
+    time.sleep(0.05)
+    stored = sync.fetch_details(ids, time.monotonic() + 20)
+    other.join()
+    assert stored == len(ids)
+    # Two jobs each making SYNC_CONCURRENCY calls would have made three at once, refused.
+    assert limited_platform.concurrency.peak == 2
+    assert limited_platform.concurrency.refused == 0

@@ -1,9 +1,10 @@
-"""The machinery of the scale-out test: a database, an emulator and two instances.
+"""The machinery of the scale-out test: a database, an emulator, two instances and workers.
 
 `Cluster.start()` creates a fresh PostgreSQL database, migrates it with `manage.py`, starts
 one emulator and two gunicorn instances (A and B) on their own ports; B reaches Redis
-through a proxy a test can cut. `Cluster.stop()` ends every process group it started,
-drops the database and removes the dashboard's keys from Redis.
+through a proxy a test can cut. `Cluster.start_worker()` adds a worker (`manage.py
+run_huey`) on the same database, Redis and emulator. `Cluster.stop()` ends every process
+group it started, drops the database and removes the dashboard's keys from Redis.
 """
 
 import contextlib
@@ -28,6 +29,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 USERNAME = "scaleout-admin"
 PASSWORD = secrets.token_urlsafe(16)
+# Short runs, so that a job a killed worker held is taken over within about a minute and a
+# half (its lock expires after tasks.LOCK_SECONDS, 16 s here; keep_chains looks once a minute)
+# rather than within three minutes.
+WORKER_SETTINGS = {"SYNC_RUN_SECONDS": "5", "XUNA_API_TIMEOUT": "2", "SYNC_INTERVAL_SECONDS": "1"}
+# `manage.py run_huey`, which writes the stack of each of its threads to its log on SIGUSR1:
+# how a test sees what a worker is doing at that moment.
+RUN_WORKER = (
+    "import faulthandler, runpy, signal, sys\n"
+    "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+    "sys.argv = ['manage.py', 'run_huey']\n"
+    "runpy.run_path('manage.py', run_name='__main__')\n"
+)
 
 
 def servers_missing():
@@ -68,7 +81,7 @@ def maintenance_url(url):
 class Cluster:
     """The processes, database and proxy of one run; stop() undoes all of it."""
 
-    def __init__(self, database_url, redis_url):
+    def __init__(self, database_url, redis_url, *, emulator_options=()):
         self.server_url = database_url
         self.redis_url = redis_url
         self.database = f"review_scaleout_{secrets.token_hex(4)}"
@@ -78,6 +91,7 @@ class Cluster:
         self.log_dir = tempfile.TemporaryDirectory(prefix="scaleout-")
         self.redis_proxy = None
         self.emulator_url = None
+        self.options = [str(option) for option in emulator_options]
         self.api_key = secrets.token_urlsafe(16)
         self.secret_key = secrets.token_urlsafe(50)
 
@@ -111,8 +125,9 @@ class Cluster:
         env = {
             key: value
             for key, value in os.environ.items()
-            if not key.startswith(("XUNA_", "DJANGO_", "GUNICORN_"))
-            and key not in {"DATABASE_URL", "REDIS_URL", "HTTPS", "DEBUG", "WEB_CONCURRENCY"}
+            if not key.startswith(("XUNA_", "DJANGO_", "GUNICORN_", "SYNC_", "INDEX_", "HUEY_"))
+            and key
+            not in {"DATABASE_URL", "REDIS_URL", "HTTPS", "DEBUG", "WEB_CONCURRENCY", "LOG_LEVEL"}
         }
         env.update(
             SECRET_KEY=self.secret_key,
@@ -159,7 +174,7 @@ class Cluster:
     def start_emulator(self):
         process = self.spawn(
             "emulator",
-            [PYTHON, "-m", "emulator", "--port", "0", "--api-key", self.api_key],
+            [PYTHON, "-m", "emulator", "--port", "0", "--api-key", self.api_key, *self.options],
             self.env(),
             stdout=subprocess.PIPE,
         )
@@ -196,6 +211,34 @@ class Cluster:
                 pass
             time.sleep(0.1)
         raise AssertionError(f"instance {name} did not start:\n{self.log(name)}")
+
+    def start_worker(self, name):
+        """Start a worker as `name`; its jobs start at once (tasks.start_chains)."""
+        return self.spawn(name, [PYTHON, "-c", RUN_WORKER], self.env(**WORKER_SETTINGS))
+
+    def stacks(self, name):
+        """The stack of each thread of the worker `name` at this moment, as text."""
+        log = self.logs[name]
+        start = log.stat().st_size
+        self.processes[name].send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 15
+        while "most recent call first" not in _read_from(log, start):
+            if time.monotonic() > deadline:
+                state = self.processes[name].poll()
+                raise AssertionError(
+                    f"{name} wrote no stacks (exit status {state}); its log ends:\n"
+                    + self.log(name)[-3000:]
+                )
+            time.sleep(0.02)
+        # The signal handler writes every thread's stack in one go: a moment is plenty.
+        time.sleep(0.1)
+        return _read_from(log, start)
+
+    def kill(self, name):
+        """SIGKILL the process `name` and its group, as the OOM killer or a lost machine would."""
+        process = self.processes[name]
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
     def log(self, name):
         return self.logs[name].read_text(errors="replace")
@@ -235,9 +278,10 @@ class Cluster:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
     def clear_dashboard_keys(self):
-        """Remove the dashboard's keys, so no earlier run's cached data answers for this one."""
+        """Remove the dashboard's keys (its cache, the worker's queue and locks), so no earlier
+        run's cached data, queued task or lock acts in this one."""
         client = redis.Redis.from_url(self.redis_url)
-        keys = list(client.scan_iter("review:*", count=1000))
+        keys = [key for match in ("review:*", "huey.*") for key in client.scan_iter(match)]
         if keys:
             client.delete(*keys)
 
@@ -264,6 +308,12 @@ def _group_alive(process):
     except ProcessLookupError:
         return False
     return True
+
+
+def _read_from(path, offset):
+    with path.open(errors="replace") as file:
+        file.seek(offset)
+        return file.read()
 
 
 def free_port():
