@@ -1,11 +1,14 @@
 """`make bench`: measure the dashboard against the platform's own latency (docs/performance.md).
 
-Starts the emulator and the dashboard under gunicorn (gunicorn.conf.py), runs P1-P8, prints
-the table and, after a full run, writes it to bench/RESULTS.md with the machine it ran on.
-`python -m bench --only P2,P3` runs some of them (and writes nothing).
+Starts the emulator and the dashboard under gunicorn (gunicorn.conf.py), runs P1-P8, then
+the conversation index's I1-I5 on PostgreSQL (BENCH_POSTGRES_URL; BENCH_INDEX_SIZE
+conversations, 100,000 by default), prints the table and, after a full run, writes it to
+bench/RESULTS.md with the machine it ran on. `python -m bench --only P2,I3` runs some of them
+(and writes nothing).
 """
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -15,13 +18,24 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import conversation_page, first_load, list_page, load, recording, report
+from bench import (
+    conversation_page,
+    first_load,
+    index,
+    list_page,
+    load,
+    postgres,
+    recording,
+    report,
+    worker,
+)
 from bench.stack import ROOT, Stack, StackError
 from bench.timing import BenchError, fetch
 
 LOGS = ROOT / "bench" / "out"
-IDS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8")
+IDS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "I1", "I2", "I3", "I4", "I5")
 CLIENTS = 64
+INDEX_SIZE_DEFAULT = 100_000
 
 
 def login_many(stack, dashboard, count):
@@ -34,14 +48,62 @@ def login_many(stack, dashboard, count):
     return sessions
 
 
-def run(selected, tmp):
-    stack = Stack(tmp, conversations=10_000)
+def run(selected, tmp, index_size):
+    rows = []
+    if any(i.startswith("P") for i in selected):
+        stack = Stack(tmp, conversations=10_000)
+        try:
+            rows, uncached_p50 = measure_uncached(stack, selected)
+            rows += measure_cached(stack, selected, uncached_p50)
+        finally:
+            stack.close()
+    if any(i.startswith("I") for i in selected):
+        rows += measure_index(selected, tmp, index_size)
+    return sorted(rows, key=lambda row: (row.id[0] == "I", row.id))
+
+
+def measure_index(selected, tmp, size):
+    """The rows of I1-I5, each against processes and PostgreSQL databases of its own."""
+    databases = postgres.Databases()
+    rows = []
     try:
-        rows, uncached_p50 = measure_uncached(stack, selected)
-        rows += measure_cached(stack, selected, uncached_p50)
+        if "I1" in selected:
+            print(f"I1: the worker's first backfill of {size:,} conversations", flush=True)
+            rows += worker.i1_backfill(tmp, databases, size)
+        if "I2" in selected:
+            print("I2: new conversations reaching the idle worker's index", flush=True)
+            rows += worker.i2_new_conversations(tmp, databases)
+        if {"I3", "I4", "I5"} & set(selected):
+            print(f"I3-I5: indexing {size:,} conversations on PostgreSQL", flush=True)
+            rows += measure_indexed(selected, tmp, databases, size)
+    finally:
+        databases.drop_all()
+    return rows
+
+
+def measure_indexed(selected, tmp, databases, size):
+    stack = index.indexed_stack(tmp, databases, size)
+    rows = []
+    try:
+        if "I3" in selected:
+            rows += index.i3_list(stack, size)
+        if "I4" in selected:
+            rows += index.i4_export(stack)
+        if "I5" in selected:
+            rows += index.i5_disk(stack, databases, size)
     finally:
         stack.close()
-    return sorted(rows, key=lambda row: row.id)
+    return rows
+
+
+def index_size():
+    """BENCH_INDEX_SIZE: the index rows' workspace, smaller for a quick run."""
+    value = os.environ.get("BENCH_INDEX_SIZE", "")
+    if not value:
+        return INDEX_SIZE_DEFAULT
+    if not value.isdigit() or not 1000 <= int(value) <= 1_000_000:
+        raise SystemExit(f"BENCH_INDEX_SIZE must be a whole number from 1000 to 1000000: {value!r}")
+    return int(value)
 
 
 def measure_uncached(stack, selected):
@@ -86,12 +148,16 @@ def measure_cached(stack, selected, uncached_p50):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--only", help="comma-separated ids, e.g. P2,P3 (writes no RESULTS.md)")
+    parser.add_argument("--only", help="comma-separated ids, e.g. P2,I3 (writes no RESULTS.md)")
     args = parser.parse_args(argv)
     selected = IDS if not args.only else tuple(i.strip().upper() for i in args.only.split(","))
     unknown = set(selected) - set(IDS)
     if unknown:
         parser.error(f"unknown ids: {', '.join(sorted(unknown))}")
+    size = index_size()
+    missing = postgres.server_missing() if any(i.startswith("I") for i in selected) else None
+    if missing:
+        parser.exit(2, f"{missing}. I1-I5 need PostgreSQL; or run only P1-P8 with --only.\n")
     # SIGTERM tears down like Ctrl-C: the finally blocks stop every process started.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
 
@@ -101,7 +167,7 @@ def main(argv=None):
     print(f"Benchmarks {', '.join(selected)} on {about}", flush=True)
     tmp = tempfile.mkdtemp(prefix="bench-")
     try:
-        rows = run(selected, Path(tmp))
+        rows = run(selected, Path(tmp), size)
     except (StackError, BenchError) as error:
         LOGS.mkdir(exist_ok=True)
         for log in Path(tmp).glob("*.log"):
@@ -114,9 +180,10 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     minutes = (time.monotonic() - started) / 60
-    output = report.summary(rows, when=when, minutes=minutes, about=about)
+    indexed = size if any(i.startswith("I") for i in selected) else None
+    output = report.summary(rows, when=when, minutes=minutes, about=about, index_size=indexed)
     print("\n" + output)
-    if not args.only:
+    if not args.only and size == INDEX_SIZE_DEFAULT:
         report.write_results(output)
         print(f"\nWritten to {report.RESULTS.relative_to(ROOT)}")
     return 0 if all(row.passed for row in rows if row.passed is not None) else 1

@@ -46,13 +46,20 @@ def machine():
     )
 
 
-def server_config():
+def server_config(index_size):
+    """How the dashboard was served; `index_size` when the run had rows of the index."""
     config = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    return (
+    served = (
         f"gunicorn.conf.py: {config['worker_class']}, {config['workers']} workers × "
         f"{config['threads']} threads; "
         "SQLite database, local-memory cache per worker; cache off for P1-P3, P5, P6 and P8, "
         "on (the default) for P4 and P7"
+    )
+    if index_size is None:
+        return served
+    return (
+        f"{served}. I1-I5: PostgreSQL, a workspace of {index_size:,} conversations "
+        "(BENCH_INDEX_SIZE), the worker as `manage.py run_huey`, cache off"
     )
 
 
@@ -70,13 +77,13 @@ def table(rows):
     return "\n".join(lines)
 
 
-def summary(rows, *, when, minutes, about):
+def summary(rows, *, when, minutes, about, index_size):
     """The text `make bench` prints: the run, the server, the table and how many figures pass."""
     targets = [row for row in rows if row.passed is not None]
     return "\n".join(
         [
             f"Run {when} in {minutes:.1f} min on {about}.",
-            server_config(),
+            server_config(index_size),
             "",
             table(rows),
             "",

@@ -61,18 +61,18 @@ def stop(process, seconds=10):
 class Emulator:
     """`python -m emulator` in a subprocess, driven through its /_emulator/ control API."""
 
-    def __init__(self, tmp, *, conversations):
+    def __init__(self, tmp, *, conversations, options=(), name="emulator"):
         self.key = secrets.token_urlsafe(24)
         self.process = subprocess.Popen(
             [
                 PYTHON,
                 # `--api-key=...`: a generated key may start with a dash.
                 *("-m", "emulator", "--port", "0", f"--api-key={self.key}"),
-                *("--conversations", str(conversations), "--seed", "1"),
+                *("--conversations", str(conversations), "--seed", "1", *options),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            stderr=(tmp / "emulator.log").open("w"),
+            stderr=(tmp / f"{name}.log").open("w"),
             text=True,
         )
         line = self.process.stdout.readline()
@@ -93,6 +93,10 @@ class Emulator:
 
     def clear_calls(self):
         self._control("DELETE", "calls")
+
+    def concurrency(self):
+        """Requests in flight, the most at once, and how many were refused with a 429."""
+        return self._control("GET", "concurrency")
 
     def add_conversation(self, raw):
         return self._control("POST", "conversations", raw)["conversation_id"]
@@ -167,20 +171,58 @@ class Dashboard:
         stop(self.process, seconds=25)
 
 
-class Stack:
-    """A throwaway database with one reviewer, the emulator, and dashboards on demand."""
+class Worker:
+    """The index's worker as deployed (`manage.py run_huey`), and its resident memory."""
 
-    def __init__(self, tmp, *, conversations):
+    def __init__(self, tmp, env, *, name):
+        self.log_path = tmp / f"worker-{name}.log"
+        self.process = subprocess.Popen(
+            [PYTHON, "manage.py", "run_huey"],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def rss_bytes(self):
+        """Resident memory of the worker (one process; its workers are threads)."""
+        if self.process.poll() is not None:
+            raise StackError(f"The worker exited with {self.process.returncode}")
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def close(self):
+        stop(self.process, seconds=45)
+
+
+class Stack:
+    """A throwaway database with one reviewer, the emulator, and dashboards on demand.
+
+    The database is a SQLite file in `tmp` unless `database_url` names another (the index
+    rows' PostgreSQL database, bench/postgres.py); `emulator_options` go to its command line.
+    """
+
+    def __init__(self, tmp, *, conversations, database_url=None, emulator_options=(), name=""):
         self.tmp = Path(tmp)
         self.password = secrets.token_urlsafe(18)
-        self.emulator = Emulator(self.tmp, conversations=conversations)
+        self.emulator = Emulator(
+            self.tmp,
+            conversations=conversations,
+            options=emulator_options,
+            name=f"emulator{name and '-' + name}",
+        )
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "dashboard.settings",
             "SECRET_KEY": secrets.token_urlsafe(50),
             "DEBUG": "off",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "DATABASE_URL": f"sqlite:///{self.tmp / 'bench.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{self.tmp / 'bench.sqlite3'}",
+            # The worker's queue, when a row starts one, is this run's own.
+            "HUEY_FILE": str(self.tmp / f"huey{name and '-' + name}.sqlite3"),
             "XUNA_API_BASE_URL": self.emulator.url,
             "XUNA_API_KEY": self.emulator.key,
             "XUNA_API_KEY_HEADER": "xi-api-key",
@@ -188,7 +230,9 @@ class Stack:
             "HOST": "127.0.0.1",
         }
         self.env.pop("XUNA_DEMO", None)
-        self._manage("migrate", "--no-input", "--verbosity", "0")
+        # The index rows use PostgreSQL, the others no cache server: none from the environment.
+        self.env.pop("REDIS_URL", None)
+        self.manage("migrate", "--no-input", "--verbosity", "0")
         create_user = (
             "from django.contrib.auth.models import Group, User\n"
             "import os\n"
@@ -196,31 +240,43 @@ class Stack:
             "password=os.environ['BENCH_PASSWORD'])\n"
             "u.groups.add(Group.objects.get(name='Reviewer'))\n"
         )
-        self._manage("shell", "-c", create_user, BENCH_USER=USERNAME, BENCH_PASSWORD=self.password)
+        self.manage("shell", "-c", create_user, BENCH_USER=USERNAME, BENCH_PASSWORD=self.password)
         self.dashboards = []
+        self.workers = []
 
-    def _manage(self, *args, **extra_env):
+    def manage(self, *args, **extra_env):
+        """`manage.py ARGS` against this stack's database and emulator; its standard output."""
+        return self.run("manage.py", *args, **extra_env)
+
+    def run(self, *args, **extra_env):
+        """`python ARGS` with this stack's settings (a script or `-m module`); its output."""
         result = subprocess.run(
-            [PYTHON, "manage.py", *args],
+            [PYTHON, *args],
             cwd=ROOT,
             env={**self.env, **extra_env},
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise StackError(f"manage.py {args[0]} failed:\n{result.stderr[-2000:]}")
+            raise StackError(f"{' '.join(args[:3])} failed:\n{result.stderr[-2000:]}")
+        return result.stdout
 
-    def dashboard(self, *, cache, name):
-        dashboard = Dashboard(self.tmp, self.env, cache=cache, name=name)
+    def dashboard(self, *, cache, name, **extra_env):
+        dashboard = Dashboard(self.tmp, {**self.env, **extra_env}, cache=cache, name=name)
         self.dashboards.append(dashboard)
         return dashboard
+
+    def worker(self, *, name, **extra_env):
+        worker = Worker(self.tmp, {**self.env, **extra_env}, name=name)
+        self.workers.append(worker)
+        return worker
 
     def login(self, dashboard):
         return dashboard.login(USERNAME, self.password)
 
     def close(self):
-        for dashboard in self.dashboards:
-            dashboard.close()
+        for process in (*self.workers, *self.dashboards):
+            process.close()
         self.emulator.close()
 
     def describe(self):

@@ -36,9 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m emulator",
         description="Serve a stand-in of the Xuna conversations API.",
-        epilog="At run time, without the key: /_emulator/calls, faults, latency, reset, "
-        "conversations (POST adds one; DELETE /_emulator/conversations/ID deletes one behind "
-        "the dashboard's back). See docs/api.md.",
+        epilog="At run time, without the key: /_emulator/calls, concurrency, faults, latency, "
+        "reset, conversations (POST adds one; DELETE /_emulator/conversations/ID deletes one "
+        "behind the dashboard's back). See docs/api.md.",
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
@@ -71,6 +71,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help="how long a new conversation stays processing, without its analysis (default 20)",
     )
+    parser.add_argument(
+        "--max-concurrent",
+        type=int,
+        default=0,
+        metavar="N",
+        help="serve at most N API requests at once; one more gets 429 "
+        "too_many_concurrent_requests with Retry-After: 1 (default 0: no limit)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request on stderr")
     args = parser.parse_args(argv)
 
@@ -88,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
             verbose=args.verbose,
             arrivals_per_minute=args.arrivals_per_minute,
             processing_seconds=args.processing_seconds,
+            max_concurrent=args.max_concurrent,
         )
         emulator.start()
     except (ValueError, OSError) as error:

@@ -1,9 +1,9 @@
 """The control API under `/_emulator/` (docs/api.md): how another process steers the emulator.
 
 Each control endpoint calls the public `Emulator` method a test in the same process would call
-(calls, faults, latency, reset, conversations). Control requests need no key and are never
-logged as calls: `DELETE /_emulator/conversations/{id}` is a deletion behind the dashboard's
-back, which it can only notice by the conversation's absence.
+(calls, concurrency, faults, latency, reset, conversations). Control requests need no key and
+are never logged as calls: `DELETE /_emulator/conversations/{id}` is a deletion behind the
+dashboard's back, which it can only notice by the conversation's absence.
 """
 
 import json
@@ -32,6 +32,10 @@ def answer(emulator: "Emulator", method: str, path: str, body: bytes) -> Respons
     actions = {
         ("calls", "GET"): lambda: {"calls": [asdict(call) for call in emulator.calls]},
         ("calls", "DELETE"): emulator.clear_calls,
+        ("concurrency", "GET"): lambda: {
+            "max_concurrent": emulator.max_concurrent,
+            **asdict(emulator.concurrency),
+        },
         ("faults", "GET"): lambda: {"faults": [asdict(fault) for fault in emulator.faults]},
         ("faults", "POST"): lambda: _post_fault(emulator, _json_object(body)),
         ("faults", "DELETE"): emulator.clear_faults,

@@ -96,6 +96,20 @@ def detail(record: Record, base_url: str) -> Response:
     return json_response(200, build_detail(record, base_url))
 
 
+def too_many_concurrent(limit: int, retry_after: int) -> Response:
+    """The answer to a request beyond the workspace's concurrency limit (`max_concurrent`).
+
+    The contract (../shared/api/conversations-api.txt) says nothing about limits; this is the
+    answer platforms of this family give: 429 with a code naming the cause, and Retry-After.
+    """
+    return error_response(
+        429,
+        "too_many_concurrent_requests",
+        f"Too many concurrent requests: at most {limit} at a time.",
+        {"Retry-After": str(retry_after)},
+    )
+
+
 def deleted() -> Response:
     return json_response(200, {})
 

@@ -1,11 +1,12 @@
 """The emulator: its state, its life cycle, and the way an API request is answered.
 
 `Emulator` holds the store of conversations (and the arrivals into it, emulator/arrivals.py),
-the faults waiting to be taken, the latency and the call log, behind one lock. Tests and
-benchmarks steer it through its public methods, or from another process through
-`/_emulator/...` (emulator/control.py). `Emulator.answer` takes an API request from arrival to
-answer: logged, delayed, maybe spoiled by a fault (faults come before the key check), then
-served by its endpoint (emulator/endpoints.py). The shape of every answer is fixed by the API
+the faults waiting to be taken, the latency, the call log and the requests in flight, behind
+one lock. Tests and benchmarks steer it through its public methods, or from another process
+through `/_emulator/...` (emulator/control.py). `Emulator.answer` takes an API request from
+arrival to answer: logged, refused with a 429 beyond `max_concurrent` requests in flight,
+delayed, maybe spoiled by a fault (faults come before the key check), then served by its
+endpoint (emulator/endpoints.py). The shape of every answer is fixed by the API
 contract (docs/api.md); the sockets are in emulator/handler.py.
 """
 
@@ -47,7 +48,27 @@ class Options:
     verbose: bool = False  # log every request on stderr
     arrivals_per_minute: float = 0  # new conversations while it runs (emulator/arrivals.py)
     processing_seconds: float = 20  # how long an arrival is "processing" after its call
+    # API requests served at once; one more is refused with a 429 at once (0: no limit).
+    max_concurrent: int = 0
     clock: Callable[[], float] = time.monotonic  # the arrivals' clock, in seconds
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+# Seconds a request refused for concurrency is told to wait before it tries again.
+CONCURRENCY_RETRY_AFTER = 1
+
+
+@dataclass(frozen=True)
+class Concurrency:
+    """API requests in flight (from arrival until the answer is ready, latency included; a
+    recording's streaming is not counted), the most at once, and how many were refused."""
+
+    in_flight: int = 0
+    peak: int = 0
+    refused: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,12 @@ class Emulator:
         self.arrivals_per_minute = settings.arrivals_per_minute
         self.processing_seconds = settings.processing_seconds
         self._clock = settings.clock
+        self.max_concurrent = settings.max_concurrent
+        if not _is_count(self.max_concurrent):
+            raise ValueError(
+                f"max_concurrent must be a whole number, 0 or more: {self.max_concurrent!r}"
+            )
+        self._concurrency = Concurrency()
         # One lock guards the store and its arrivals, the faults, the call log and the latency:
         # handlers run in parallel threads.
         self._lock = threading.Lock()
@@ -159,7 +186,8 @@ class Emulator:
         return self._store
 
     def reset(self) -> None:
-        """Fresh seeded data, no arrivals yet, no faults, no calls, no latency.
+        """Fresh seeded data, no arrivals yet, no faults, no calls, no latency (the concurrency
+        limit stays: it is how the emulator was set up, like its seed).
 
         A request still waiting (latency, a hang) from before is dropped, not answered: it
         would otherwise act on the fresh data, say delete a conversation a later test expects.
@@ -170,6 +198,8 @@ class Emulator:
             self._faults.clear()
             self._calls.clear()
             self._latency = (0, 0)
+            # The requests still in flight end (dropped) after this, and count themselves out.
+            self._concurrency = Concurrency(in_flight=self._concurrency.in_flight)
             interrupted, self._interrupt = self._interrupt, threading.Event()
         interrupted.set()
 
@@ -238,6 +268,12 @@ class Emulator:
             self._latency = (ms, jitter_ms)
 
     @property
+    def concurrency(self) -> Concurrency:
+        """The concurrency counters: in flight now, the peak, and the 429s given."""
+        with self._lock:
+            return self._concurrency
+
+    @property
     def calls(self) -> list[Call]:
         with self._lock:
             return list(self._calls)
@@ -249,7 +285,8 @@ class Emulator:
     # Answering an API request (called by the request handler, one thread per connection)
 
     def answer(self, method: str, path: str, query: dict[str, str], headers) -> Response | Hangup:
-        """An API request from arrival to answer: logged, delayed, maybe spoiled, then served."""
+        """An API request from arrival to answer: logged, refused when `max_concurrent` are
+        in flight, else delayed, maybe spoiled, then served."""
         endpoint, conversation_id, exists = route(method, path)
         authorized = self._authorized(headers.get(self.api_key_header))
         with self._lock:
@@ -258,6 +295,30 @@ class Emulator:
             if exists:
                 return error_response(405, "method_not_allowed", f"{method} is not allowed here.")
             return error_response(404, "not_found", f"No endpoint at {path}.")
+        if not self._admit():
+            return endpoints.too_many_concurrent(self.max_concurrent, CONCURRENCY_RETRY_AFTER)
+        try:
+            return self._answer_admitted(endpoint, conversation_id, query, headers, authorized)
+        finally:
+            with self._lock:
+                now = self._concurrency
+                self._concurrency = replace(now, in_flight=now.in_flight - 1)
+
+    def _admit(self) -> bool:
+        """Count a request in flight, or refuse it when `max_concurrent` are already."""
+        with self._lock:
+            now = self._concurrency
+            if self.max_concurrent and now.in_flight >= self.max_concurrent:
+                self._concurrency = replace(now, refused=now.refused + 1)
+                return False
+            in_flight = now.in_flight + 1
+            self._concurrency = replace(now, in_flight=in_flight, peak=max(now.peak, in_flight))
+            return True
+
+    def _answer_admitted(
+        self, endpoint: str, conversation_id: str | None, query: dict, headers, authorized: bool
+    ) -> Response | Hangup:
+        """An admitted request: delayed, maybe spoiled by a fault, then served."""
         if not self._pause(self._latency_seconds()):
             return Hangup()
 

@@ -1,6 +1,7 @@
 """The emulator, over real sockets: the contract's endpoints, data, audio, faults and control."""
 
 import base64
+import contextlib
 import io
 import itertools
 import json
@@ -12,6 +13,7 @@ import sys
 import threading
 import time
 import wave
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.client import HTTPConnection
 from urllib.parse import urlsplit
@@ -19,7 +21,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from emulator.server import Emulator
+from emulator.server import Concurrency, Emulator
 
 LIST = "/v1/convai/conversations"
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -1038,17 +1040,24 @@ def test_the_command_line_prints_its_url_and_stops_on_sigterm():
         process.wait()
 
 
-def test_the_command_line_lets_new_conversations_arrive():
+@contextlib.contextmanager
+def emulator_command(*options):
+    """The emulator started from the command line with three conversations and these options:
+    its base URL, as it prints it. It is stopped afterwards."""
     process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "emulator", "--port", "0", "--conversations", "3"),
-            *("--arrivals-per-minute", "600", "--processing-seconds", "1"),
-        ],
+        [sys.executable, "-m", "emulator", "--port", "0", "--conversations", "3", *options],
         stdout=subprocess.PIPE,
         text=True,
     )
     try:
-        base = re.search(r"http://\S+", process.stdout.readline())[0]
+        yield re.search(r"http://\S+", process.stdout.readline())[0]
+    finally:
+        process.terminate()
+        process.wait()
+
+
+def test_the_command_line_lets_new_conversations_arrive():
+    with emulator_command("--arrivals-per-minute", "600", "--processing-seconds", "1") as base:
         headers = {"xi-api-key": "emulator-key"}
         deadline = time.monotonic() + 5
         count = 3
@@ -1056,9 +1065,6 @@ def test_the_command_line_lets_new_conversations_arrive():
             time.sleep(0.05)
             count = len(requests.get(f"{base}{LIST}", headers=headers).json()["conversations"])
         assert count > 3
-    finally:
-        process.terminate()
-        process.wait()
 
 
 def test_the_command_line_refuses_a_negative_rate():
@@ -1070,3 +1076,76 @@ def test_the_command_line_refuses_a_negative_rate():
     )
     assert finished.returncode == 2
     assert "arrivals_per_minute" in finished.stderr
+
+
+# The concurrency limit (--max-concurrent)
+
+
+def requests_at_once(base_url, count, key="k"):
+    """`count` list requests sent at the same moment, each on its own connection: the answers."""
+    barrier = threading.Barrier(count)
+
+    def one(_):
+        barrier.wait()
+        return requests.get(f"{base_url}{LIST}", headers={"xi-api-key": key}, timeout=10)
+
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_a_request_beyond_the_concurrency_limit_gets_429_with_retry_after():
+    # A latency long enough that all five are in flight together on a busy machine.
+    with Emulator(api_key="k", conversations=5, latency_ms=800, max_concurrent=2) as server:
+        answers = requests_at_once(server.url, 5)
+        refused = [answer for answer in answers if answer.status_code == 429]
+        assert sorted(answer.status_code for answer in answers) == [200, 200, 429, 429, 429]
+        assert {answer.headers["Retry-After"] for answer in refused} == {"1"}
+        assert {answer.json()["detail"]["status"] for answer in refused} == {
+            "too_many_concurrent_requests"
+        }
+        counters = requests.get(f"{server.url}/_emulator/concurrency").json()
+        assert counters == {"max_concurrent": 2, "in_flight": 0, "peak": 2, "refused": 3}
+
+
+def test_a_refused_request_is_answered_at_once_and_logged_as_a_call():
+    with Emulator(api_key="k", conversations=5, latency_ms=800, max_concurrent=1) as server:
+        answers = requests_at_once(server.url, 2)
+        times = sorted(answer.elapsed.total_seconds() for answer in answers)
+        assert times[0] < 0.4
+        assert times[1] >= 0.8
+        assert [call.endpoint for call in server.calls] == ["list", "list"]
+
+
+def test_requests_within_the_limit_are_all_served_and_their_places_freed():
+    with Emulator(api_key="k", conversations=5, latency_ms=100, max_concurrent=3) as server:
+        for _ in range(3):
+            answers = requests_at_once(server.url, 3)
+            assert [answer.status_code for answer in answers] == [200, 200, 200]
+        assert server.concurrency == Concurrency(in_flight=0, peak=3, refused=0)
+
+
+def test_without_a_limit_every_concurrent_request_is_served(em):
+    em.set_latency(800)
+    answers = requests_at_once(em.url, 8, key=em.api_key)
+    assert {answer.status_code for answer in answers} == {200}
+    # Well beyond any limit the other tests set: they were in flight together.
+    assert em.concurrency.peak >= 6
+
+
+@pytest.mark.parametrize("limit", [-1, 1.5, True, "2"])
+def test_it_refuses_a_limit_that_is_not_a_whole_number(limit):
+    with pytest.raises(ValueError, match="max_concurrent"):
+        Emulator(conversations=1, max_concurrent=limit)
+
+
+def test_the_command_line_limits_concurrent_requests():
+    options = ("--api-key", "k", "--max-concurrent", "1", "--latency-ms", "800")
+    with emulator_command(*options) as base:
+        answers = requests_at_once(base, 3)
+        assert sorted(answer.status_code for answer in answers) == [200, 429, 429]
+
+
+def test_a_workspace_of_a_hundred_thousand_conversations_can_be_made():
+    # The index's benchmarks use one (make bench); how long it takes is theirs to say.
+    server = Emulator(conversations=100_000)
+    assert len(server.conversation_ids()) == 100_000
