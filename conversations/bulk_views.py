@@ -138,19 +138,32 @@ def filter_action(request, action):
         return deny_delete(request, [])
     if action != "delete" and not can_assign(request.user):
         return bulk_message(request, BULK_REFUSALS[action], status=403)
+    if action != "delete" and "confirmed" in request.POST:
+        return apply_filter(request, action)
     review_filter, refusal = whole_filter(request)
-    changes = None
     if not refusal and action != "delete":
-        changes, refusal = bulk_changes(action, request.POST)
+        refusal = bulk_changes(action, request.POST)[1]
     if refusal:
         return bulk_message(request, refusal, status=400)
     count = jobs.filter_count(review_filter, request.user)
     if not count:
         return bulk_message(request, "No conversation matches this filter now.", status=400)
-    if action == "delete" or "confirmed" not in request.POST:
-        return render_confirmation(
-            request, action, review_filter=review_filter, count=count, dialog=bool(request.htmx)
-        )
+    return render_confirmation(
+        request, action, review_filter=review_filter, count=count, dialog=bool(request.htmx)
+    )
+
+
+def apply_filter(request, action):
+    """Start a confirmed status or assignment over a whole filter."""
+    started = sent_before(request, BulkJob.Kind(action))
+    if started:
+        return started
+    review_filter, refusal = whole_filter(request)
+    changes = None
+    if not refusal:
+        changes, refusal = bulk_changes(action, request.POST)
+    if refusal:
+        return bulk_message(request, refusal, status=400)
     return start_filter_job(request, action, review_filter, changes=job_changes(changes))
 
 
@@ -173,14 +186,16 @@ def job_changes(changes):
 
 
 def start_filter_job(request, action, review_filter, *, reason="", changes=None):
-    """Snapshot the filter's ids and start the job, unless the count changed since it was
-    confirmed: then the confirmation again, with the new count."""
+    """Snapshot the filter's ids and start the job, unless they changed since they were
+    confirmed (their count, or which they are): then the confirmation again, as they are now."""
     ids = jobs.filter_ids(review_filter, request.user)
-    confirmed = request.POST.get("confirmed", "")
+    if not ids:
+        return bulk_message(request, "No conversation matches this filter now.", status=400)
     if len(ids) > jobs.FILTER_MAX:
         message = f"This filter matches more than {jobs.FILTER_MAX} conversations; narrow it."
         return bulk_message(request, message, status=400)
-    if confirmed != str(len(ids)):
+    same = request.POST.get("confirmed", "") == str(len(ids))
+    if not (same and request.POST.get("digest", "") == jobs.digest(ids)):
         error = CHANGED.format(count=len(ids), s="" if len(ids) == 1 else "s")
         return render_confirmation(
             request, action, review_filter=review_filter, count=len(ids), error=error, status=409
@@ -188,6 +203,15 @@ def start_filter_job(request, action, review_filter, *, reason="", changes=None)
     kind = BulkJob.Kind(action)
     query = review_filter.query_string()
     return start_job(request, kind, ids, reason=reason, changes=changes or {}, filter_query=query)
+
+
+def sent_before(request, kind):
+    """The page of the job this confirmation already started, or None. Looked up before the
+    filter is read again: once its job ran, the filter may match nothing, or other conversations.
+    """
+    if not jobs.submitted(read_token(request.POST.get("job", ""))):
+        return None
+    return start_job(request, kind, [])
 
 
 # Deletion
@@ -213,6 +237,9 @@ def bulk_delete(request):
 
 
 def delete_filter(request):
+    started = sent_before(request, BulkJob.Kind.DELETE)
+    if started:
+        return started
     review_filter, refusal = whole_filter(request)
     if refusal:
         return render_error(request, 400, "Nothing was deleted", refusal)
@@ -242,6 +269,8 @@ def render_confirmation(request, action, *, ids=(), review_filter=None, count=No
         "list_query": review_filter.query_string() if whole else request.POST.get("list_query", ""),
         "error": error,
         "token": jobs.new_token(),
+        # Which conversations were counted: the same number of others is another action.
+        "digest": jobs.digest(jobs.filter_ids(review_filter, request.user)) if whole else "",
         "reason": request.POST.get("reason", "")[: deletion.REASON_MAX],
     }
     if action in BULK_FIELDS:
@@ -283,7 +312,7 @@ def read_token(value):
 
 def queue_job(job):
     try:
-        tasks.run_job(str(job.pk))
+        tasks.run_job(str(job.pk), str(job.chain))
     except Exception:
         # A queue that is down does not lose the job: it is in the database, and the worker's
         # sweep (tasks.resume_jobs) starts it once the queue is back.
@@ -352,6 +381,7 @@ def job_context(job):
         "items": jobs.items_shown(job),
         "more": max(0, total - jobs.ITEMS_SHOWN),
         "what": job_words(job),
+        "unattended": jobs.unattended(job),
     }
 
 

@@ -1,19 +1,26 @@
 """Export the list, with its filters and review state, as CSV or JSON Lines, streamed.
 
-From the conversation index whenever it is on and holds anything (queries.available), for
-every filter, also none or the agent alone: the list's conversations in the list's order, a
-batch at a time (queries.export_batches), with a few queries a batch and none a row, and no
-platform call. Such an export is as complete and as fresh as the index (the list says how
-fresh it is); a conversation whose detail the worker has not read yet has no evaluation, no
-collected data and no message count. A CSV from the index has one column per evaluation
-criterion ("evaluation: <criterion>": its score, else its result) and one per collected-data
-key ("data: <key>") among the exported conversations, sorted by name; the rationales are in
-JSON Lines only, where "evaluation" maps each criterion to its result, score and rationale.
+Where an export reads its conversations (`source_for`) is where the list reads them:
 
-While the index is off or empty, the platform's list is followed to its end and each
-conversation is fetched once for its evaluation and collected data, a few at a time. The
-criteria and keys are then not known before the last row, so the CSV has one "evaluation"
-and one "collected_data" column of JSON instead; the other columns are the same.
+- From the conversation index when it is on and holds anything (queries.available) and
+  either the filter needs it (ReviewFilter.local) or the backfill has reached the end of the
+  history; then for every filter, also none or the agent alone. The list's conversations in
+  the list's order, a batch at a time (queries.export_batches), with a few queries a batch
+  and none a row, and no platform call. Such an export is as complete and as fresh as the
+  index; one from an index still being filled says so in its audit record and its progress.
+  A conversation whose detail the worker has not read yet has no evaluation, no collected
+  data and no message count. A CSV from the index has one column per evaluation criterion
+  ("evaluation: <criterion>": its score, else its result) and one per collected-data key
+  ("data: <key>"), at most COLUMNS_MAX of each, the most frequent among the exported
+  conversations first; what does not fit goes to one JSON column each ("evaluation: other",
+  "data: other"), there only when something was left out. The rationales are in JSON Lines
+  only, where "evaluation" maps each criterion to its result, score and rationale.
+- Else from the platform: its list is followed to its end and each conversation is fetched
+  once for its evaluation and collected data, a few at a time. The criteria and keys are
+  then not known before the last row, so the CSV has one "evaluation" and one
+  "collected_data" column of JSON instead; the other columns are the same. A filter only the
+  index can apply (an evaluation, collected data, a sort) refuses the export (IndexNeeded)
+  rather than being ignored.
 
 Either way: memory does not grow with the size of the export; a conversation deleted
 through the dashboard, or whose deletion is under way, is left out; a CSV starts with a
@@ -68,18 +75,50 @@ LAST_COLUMNS = [
 BOM = "\ufeff"
 # Conversations read from the index at once: a few queries each, and as many rows in memory.
 BATCH_SIZE = 1000
+# Columns of a CSV for criteria, and as many for keys: platform data may have thousands.
+COLUMNS_MAX = 100
+# Said in the audit record and the progress of an export from an index still being filled.
+PARTIAL = "the index was still being filled: older conversations may be missing"
 
 
-def export_lines(review_filter, user, fmt, base_url):
-    """The export's lines, from the index when it is available, else from the platform.
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """Where an export reads its conversations: the index, else the platform; `partial` when
+    the index's backfill had not reached the end of the history."""
+
+    index: bool
+    partial: bool = False
+
+
+def source_for(review_filter):
+    """Where an export of this list reads its conversations (Source): where the list does.
+
+    A list without a filter of the dashboard's own is the platform's; while the backfill
+    runs, the index holds only its newest part, so the export reads the platform too. A
+    filtered list is the index's even then (it says it may be partial), and so is its export.
+    Raises IndexNeeded when the filter needs an index that is off or empty.
+    """
+    if not queries.available():
+        if review_filter.unscannable:
+            raise IndexNeeded(review_filter.unscannable)
+        return Source(index=False)
+    if queries.index_state().complete:
+        return Source(index=True)
+    return Source(index=True, partial=True) if review_filter.local else Source(index=False)
+
+
+def export_lines(review_filter, user, fmt, base_url, source):
+    """The export's lines, from the index or the platform as `source` says.
 
     A generator: nothing is read before the first line is asked for, so a refused export
-    (ExportsBusy) costs no query.
+    (ExportsBusy) costs no query of the export itself.
     """
     link_to = links(base_url)
-    if queries.available():
+    if source.index:
         conversations = queries.export_selected(review_filter, user)
-        scope = queries.export_scope(conversations) if fmt == "csv" else None
+        scope = None
+        if fmt == "csv":
+            scope = queries.export_scope(conversations, most=COLUMNS_MAX)
         records = index_records(conversations, review_filter.sort, link_to)
     else:
         scope, records = None, platform_records(review_filter, user, link_to)
@@ -252,8 +291,9 @@ class Line:
 def as_csv(records, scope):
     """The records as CSV lines, the first starting with the byte order mark.
 
-    With a scope (queries.ExportScope), a column per criterion and per key; without, the
-    evaluation and the collected data as a JSON object each.
+    With a scope (queries.ExportScope), a column per criterion and per key in it, and one
+    for the rest of each when it left some out; without, the evaluation and the collected
+    data as a JSON object each.
     """
     if scope is None:
         columns = [*FIRST_COLUMNS, "evaluation", "collected_data", *LAST_COLUMNS]
@@ -261,7 +301,9 @@ def as_csv(records, scope):
         columns = [
             *FIRST_COLUMNS,
             *(f"evaluation: {criterion}" for criterion in scope.criteria),
+            *(["evaluation: other"] if scope.more_criteria else []),
             *(f"data: {key}" for key in scope.keys),
+            *(["data: other"] if scope.more_keys else []),
             *LAST_COLUMNS,
         ]
     return csv_lines(columns, (csv_values(record, scope) for record in records))
@@ -278,9 +320,18 @@ def csv_values(record, scope):
     return [
         *first,
         *(results.get(criterion) for criterion in scope.criteria),
+        *([rest_of(results, scope.criteria)] if scope.more_criteria else []),
         *(data_cell(data.get(key)) for key in scope.keys),
+        *([rest_of(data, scope.keys)] if scope.more_keys else []),
         *last,
     ]
+
+
+def rest_of(cells, named):
+    """What of a record's criteria or values has no column of its own, as one JSON object;
+    None (an empty cell) when it has none."""
+    rest = {name: value for name, value in cells.items() if name not in named}
+    return rest or None
 
 
 def result_of(entry):
@@ -346,22 +397,36 @@ def start(*, user, review_filter, fmt, progress_token="", base_url=""):
     """The lines of an export, audited, holding a place among the running exports.
 
     `base_url` (scheme and host, no trailing slash) makes each row's link absolute; without
-    it the link is the conversation's path. Raises ExportsBusy when there is no place; the
-    list page, if it polls for this export's progress, is told why at once.
+    it the link is the conversation's path. Raises IndexNeeded when the filter needs an index
+    there is not, and ExportsBusy when there is no place; either way nothing is exported or
+    audited, and the list page, if it polls for this export's progress, is told why at once.
     """
     key = progress_key(user, progress_token)
-    lines = export_lines(review_filter, user, fmt, base_url)
     try:
-        return slot_take(user=user, lines=audited(lines, user, review_filter, fmt, key))
-    except ExportsBusy as exc:
+        source = source_for(review_filter)
+        lines = export_lines(review_filter, user, fmt, base_url, source)
+        run = Run(review_filter, fmt, partial=source.partial)
+        return slot_take(user=user, lines=audited(lines, user, run, key))
+    except ExportRefused as exc:
         if key:
             progress_report(key, rows=0, problem=str(exc))
         raise
 
 
-def audited(lines, user, review_filter, fmt, key):
-    """Stream the export, report progress every 50 lines, and record it when it ends."""
-    header = 1 if fmt == "csv" else 0
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """What one export is, for its audit record: its filter, its format, and whether it read
+    an index still being filled."""
+
+    review_filter: reviews.ReviewFilter
+    fmt: str
+    partial: bool = False
+
+
+def audited(lines, user, run, key):
+    """Stream the export, report progress every 50 lines, and record it when it ends; one
+    from an index still being filled says so at its end."""
+    header = 1 if run.fmt == "csv" else 0
     lines_out, problem = 0, "stopped before the end"
     try:
         for line in lines:
@@ -375,21 +440,23 @@ def audited(lines, user, review_filter, fmt, key):
         log.warning("Export stopped by a platform error: %s", type(exc).__name__)
         problem = "the platform failed during the export; the file is incomplete"
     finally:
+        if run.partial:
+            problem = f"{problem}; {PARTIAL}" if problem else PARTIAL
         rows = max(lines_out - header, 0)
         if key:
             progress_report(key, rows=rows, problem=problem)
-        record_export(user, review_filter, fmt, rows, problem)
+        record_export(user, run, rows, problem)
 
 
-def record_export(user, review_filter, fmt, rows, problem):
+def record_export(user, run, rows, problem):
     """The export's audit record: who, how many rows, with which filter, and how it ended."""
-    filters = review_filter.query_string() or "none"
+    filters = run.review_filter.query_string() or "none"
     AuditRecord.objects.create(
         user=user,
         username=user.get_username(),
         outcome=AuditRecord.Outcome.EXPORTED,
         row_count=rows,
-        detail=(f"{fmt}; filter: {filters}" + (f"; {problem}" if problem else ""))[:300],
+        detail=(f"{run.fmt}; filter: {filters}" + (f"; {problem}" if problem else ""))[:300],
     )
 
 
@@ -415,8 +482,23 @@ def progress_read(key):
     return cache.get(key) or {"rows": 0, "done": False}
 
 
-class ExportsBusy(Exception):
+class ExportRefused(Exception):
+    """An export that cannot start; the message says why, to the user."""
+
+
+class ExportsBusy(ExportRefused):
     """Too many exports are running, the user's own or everyone's; the message says which."""
+
+
+class IndexNeeded(ExportRefused):
+    """The filter needs the conversation index, which is off or empty: without it the export
+    would silently hold conversations the filter leaves out."""
+
+    def __init__(self, labels):
+        super().__init__(
+            f"This export needs the conversation index for: {', '.join(labels)}. The index is "
+            "turned off or not filled yet; remove these filters, or export once it is filled."
+        )
 
 
 # A running export renews its places every quarter of this; the places of an export whose

@@ -14,19 +14,24 @@ works through the pending items in order for up to RUN_SECONDS and says when to 
   and a rate limit is not a failed try. Other failures are tried ITEM_TRIES times, waiting
   longer after each, then the item is recorded as failed.
 
-Only one worker works on a job at a time: `claim` takes a lease with one UPDATE that only
-succeeds when nobody holds it, every item renews it, and the end of a slice gives it back.
-A worker that dies leaves a lease that expires; `stalled` finds such jobs (and jobs whose
-queued task was lost) for the sweep, which starts them again. An item already done is never
-done again, and one interrupted in the middle of its deletion is settled by deletion.py.
+Only one worker works on a job at a time: `claim` takes a lease, with a token of its own, in
+one UPDATE that only succeeds when nobody holds it; every item renews it and every write names
+the token, so a worker whose lease expired and was taken stops at its next renewal and writes
+nothing more; the end of a slice gives it back. A worker that dies leaves a lease that
+expires; `stalled` finds such jobs (and jobs whose queued task was lost) for the sweep, which
+starts them again as a new chain (`restart`): a slice of the old chain still in the queue
+then does nothing. An item already done is never done again, and one whose deletion's outcome
+is unknown is settled with deletion.py once that deletion can no longer land.
 """
 
+import hashlib
 import logging
 import time
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
@@ -56,6 +61,9 @@ BATCH = 20
 # The most conversations a job over a whole filter may hold.
 FILTER_MAX = 5000
 ITEMS_SHOWN = 500
+# However often the platform asks us to wait, a job ends this long after it was made: its
+# items not done by then are not tried.
+JOB_MAX_AGE = 24 * 3600
 MESSAGE_MAX = 500
 
 GONE = {
@@ -65,6 +73,9 @@ GONE = {
 }
 SLOW_DOWN = "the platform asked us to slow down"
 SKIPPED = "Skipped: deleted, or unknown to the platform."
+CRASHED = "Something went wrong on our side; the worker's log has the details."
+UNKNOWN = "Whether it was deleted is not known yet."
+UNKNOWN_WAIT = "a deletion's outcome is not known yet; it is checked with the platform then"
 
 
 class JobTaken(ValueError):
@@ -89,6 +100,7 @@ def create_job(*, job_id, user, conversation_ids, **fields):
                 user=user,
                 username=deletion.storable(user.get_username(), 150),
                 heartbeat=now,
+                chain=uuid.uuid4(),
                 **fields,
             )
             BulkJobItem.objects.bulk_create(
@@ -117,10 +129,22 @@ def filter_ids(review_filter, user, *, limit=FILTER_MAX):
     """The ids a whole filter selects now, in the list's order, at most `limit` + 1 (one
     more than allowed says there are too many)."""
     sort = queries.SORTS[review_filter.sort or queries.DEFAULT_SORT]
-    key = F(sort.field).desc(nulls_last=True) if sort.descending else F(sort.field).asc()
+    # As the list orders them (queries.rows_after): those without a sort key last, either way.
+    field = F(sort.field)
+    key = field.desc(nulls_last=True) if sort.descending else field.asc(nulls_last=True)
     ids = "-conversation_id" if sort.descending else "conversation_id"
     conversations = queries.selected(review_filter, user).order_by(key, ids)
     return list(conversations.values_list("conversation_id", flat=True)[: limit + 1])
+
+
+def digest(ids):
+    """A fingerprint of a set of ids: the confirmation carries the one it showed."""
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def submitted(job_id):
+    """Whether a job was already made from this confirmation token."""
+    return BulkJob.objects.filter(pk=job_id).exists()
 
 
 def filter_count(review_filter, user):
@@ -209,68 +233,107 @@ def cancel(job):
 # Running
 
 
-def run(job_id, *, clock=timezone.now, budget=RUN_SECONDS):
+def run(job_id, *, chain=None, clock=timezone.now, budget=RUN_SECONDS):
     """Work on a job for up to `budget` seconds. Returns the seconds after which its next
-    slice should run, or None when nothing is left for this task to do (the job ended, or
-    another worker holds it and goes on with it)."""
-    claimed, delay = claim(job_id, clock())
-    if not claimed:
+    slice should run, or None when nothing is left for this task to do (the job ended, another
+    worker holds it and goes on with it, or `chain` is no longer the job's chain)."""
+    owner, delay = claim(job_id, clock(), chain=chain)
+    if owner is None:
         return delay
-    job = BulkJob.objects.select_related("user").get(pk=job_id)
+    job = BulkJob.objects.get(pk=job_id)
+    job.lease_owner = owner
     try:
         delay = _work(job, clock, time.monotonic() + budget)
     finally:
-        # Given back whatever happened, so the next slice (or the sweep) need not wait for it.
-        BulkJob.objects.filter(pk=job_id).update(lease_until=None)
+        # Given back whatever happened, so the next slice (or the sweep) need not wait for it;
+        # only if it is still ours: a worker that took an expired lease keeps it.
+        _mine(job).update(lease_until=None, lease_owner=None)
     return delay
 
 
-def claim(job_id, now):
-    """(True, None) when this worker now holds the job; else (False, seconds until it may run,
-    or None when it is not to be run by this task)."""
+def claim(job_id, now, *, chain=None):
+    """(this worker's lease token, None) when it now holds the job; else (None, seconds until
+    it may run, or None when it is not to be run by this task). A `chain` other than the
+    job's own never takes it."""
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     due = Q(wait_until__isnull=True) | Q(wait_until__lte=now)
-    taken = BulkJob.objects.filter(free, due, pk=job_id, state__in=ACTIVE).update(
+    ours = Q(chain=chain) if chain is not None else Q()
+    owner = uuid.uuid4()
+    taken = BulkJob.objects.filter(free, due, ours, pk=job_id, state__in=ACTIVE).update(
         state=State.RUNNING,
         wait_until=None,
         note="",
         lease_until=now + timedelta(seconds=LEASE_SECONDS),
+        lease_owner=owner,
         heartbeat=now,
     )
     if taken:
         BulkJob.objects.filter(pk=job_id, started__isnull=True).update(started=now)
-        return True, None
-    job = BulkJob.objects.filter(free, pk=job_id, state__in=ACTIVE).first()
+        return owner, None
+    job = BulkJob.objects.filter(free, ours, pk=job_id, state__in=ACTIVE).first()
     if job is not None and job.wait_until and job.wait_until > now:
         # Woken early (the queue's clock and ours differ): sleep again until it is due.
-        return False, (job.wait_until - now).total_seconds()
-    return False, None
+        return None, (job.wait_until - now).total_seconds()
+    return None, None
+
+
+def restart(job_id, now=None):
+    """A new chain for a stalled job (the sweep's), or None when it is no longer stalled.
+    Any slice still queued for its old chain then ends without working."""
+    chain = uuid.uuid4()
+    restarted = BulkJob.objects.filter(_stale(now or timezone.now()), pk=job_id).update(chain=chain)
+    return str(chain) if restarted else None
+
+
+def _mine(job):
+    """The job, as long as this worker's lease on it has not been taken by another."""
+    return BulkJob.objects.filter(pk=job.pk, lease_owner=job.lease_owner)
 
 
 def _work(job, clock, deadline):
-    stop = _refusal(job)
-    if stop:
-        _end(job, clock(), stop)
-        return None
-    step = _delete_next if job.kind == Kind.DELETE else _save_next
+    step, size = (_delete_next, 1) if job.kind == Kind.DELETE else (_save_next, BATCH)
     while True:
-        if not _still_active(job):
+        # Renewed before each item: a job cancelled, or taken by a worker after our lease
+        # expired, is left alone from here on.
+        if not _renew(job, clock()):
+            return None
+        stop = _refusal(job, clock())
+        if stop:
+            _end(job, clock(), stop)
             return None
         if time.monotonic() >= deadline:
-            _set(job, heartbeat=clock())
             return 0
-        pending = job.items.filter(outcome=Outcome.PENDING).order_by("position")
-        if not pending.exists():
+        items = list(job.items.filter(outcome=Outcome.PENDING).order_by("position")[:size])
+        if not items:
             _end(job, clock(), "")
             return None
-        wait = step(job, pending, clock)
-        _set(job, lease_until=clock() + timedelta(seconds=LEASE_SECONDS), heartbeat=clock())
+        try:
+            wait = step(job, items, clock)
+        except Exception:
+            # A bug or a database error is a failed try of these items, not the end of the
+            # task: otherwise the sweep would start the job again every minute, for ever.
+            log.exception("Bulk job %s: an item failed unexpectedly", job.pk)
+            wait = _failed_try(job, items, CRASHED, clock)
         if wait is not None:
             return wait
 
 
-def _refusal(job):
-    """Why the job may not go on (its person lost the right to do it), else ""."""
+def _renew(job, now):
+    renewed = (
+        _mine(job)
+        .filter(state=State.RUNNING)
+        .update(lease_until=now + timedelta(seconds=LEASE_SECONDS), heartbeat=now)
+    )
+    return bool(renewed)
+
+
+def _refusal(job, now):
+    """Why the job may not go on (its time ran out, or its person lost the right), else ""."""
+    if now >= job.created + timedelta(seconds=JOB_MAX_AGE):
+        return f"Stopped: the job was still not done {JOB_MAX_AGE // 3600} hours after it started."
+    # Read again before each item: permissions cached on an object read minutes ago would let
+    # a person whose role was taken away go on deleting.
+    job.user = get_user_model().objects.filter(pk=job.user_id).first()
     user = job.user
     if user is None or not user.is_active:
         return "Stopped: the person who started this job no longer has an account."
@@ -283,29 +346,51 @@ def _refusal(job):
     return ""
 
 
-def _still_active(job):
-    """Whether the job is still to be worked on: someone may have cancelled it meanwhile."""
-    return BulkJob.objects.filter(pk=job.pk, state=State.RUNNING).exists()
-
-
-def _delete_next(job, pending, clock):
+def _delete_next(job, items, clock):
     """Delete the next item; the seconds to wait before the next one, or None to go on."""
-    item = pending.first()
+    item = items[0]
+    unsettled = _unsettled(job, item, clock)
+    if unsettled is not False:
+        return unsettled
     result = deletion.delete_conversation(
         user=job.user, conversation_id=item.conversation_id, reason=job.reason
     )
     if result.done:
-        _record(item, GONE[result.outcome], result.message)
+        _record(job, item, GONE[result.outcome], result.message)
         return None
     if result.rate_limited:
-        _record(item, Outcome.PENDING, f"Waiting: {SLOW_DOWN}.")
+        _record(job, item, Outcome.PENDING, f"Waiting: {SLOW_DOWN}.")
         return _wait(job, result.retry_after, clock, SLOW_DOWN)
+    if result.outcome == AuditRecord.Outcome.ATTEMPTED:
+        _record(job, item, Outcome.PENDING, f"{UNKNOWN} {result.message}")
+        return _wait(job, deletion.resolve_after().total_seconds(), clock, UNKNOWN_WAIT)
     return _failed_try(job, [item], result.message, clock)
 
 
-def _save_next(job, pending, clock):
+def _unsettled(job, item, clock):
+    """For an item whose deletion's outcome is unknown (an open attempt in the audit log):
+    the wait until it can be settled, None once it is settled as gone (and recorded), or
+    False when there is none, or it failed, and the item is to be deleted (again)."""
+    attempts = AuditRecord.objects.open_attempts().filter(conversation_id=item.conversation_id)
+    attempt = attempts.order_by("-created_at").first()
+    if attempt is None:
+        return False
+    due = attempt.created_at + deletion.resolve_after()
+    if clock() < due:
+        # The request may still be under way: asking now could see it before it lands.
+        return _wait(job, (due - clock()).total_seconds(), clock, UNKNOWN_WAIT)
+    deletion.resolve_open_attempts(conversation_id=item.conversation_id)
+    settled = AuditRecord.objects.filter(attempt=attempt).first()
+    if settled is None:
+        return _failed_try(job, [item], f"{UNKNOWN} The platform did not say.", clock)
+    if settled.outcome in GONE:
+        _record(job, item, GONE[settled.outcome], "Gone: checked with the platform afterwards.")
+        return None
+    return False
+
+
+def _save_next(job, items, clock):
     """Save the next batch of a status or an assignment; a wait, or None to go on."""
-    items = list(pending[:BATCH])
     ids = [item.conversation_id for item in items]
     try:
         saved = reviews.save_reviews(user=job.user, conversation_ids=ids, changes=_changes(job))
@@ -317,9 +402,9 @@ def _save_next(job, pending, clock):
     done = {review.conversation_id for review in saved}
     for item in items:
         if item.conversation_id in done:
-            _record(item, Outcome.DONE, "Saved.")
+            _record(job, item, Outcome.DONE, "Saved.")
         else:
-            _record(item, Outcome.SKIPPED, SKIPPED)
+            _record(job, item, Outcome.SKIPPED, SKIPPED)
     return None
 
 
@@ -343,59 +428,89 @@ def _failed_try(job, items, message, clock):
     tries = items[0].tries + 1
     if tries >= ITEM_TRIES:
         for item in items:
-            _record(item, Outcome.FAILED, message, tries=tries)
+            _record(job, item, Outcome.FAILED, message, tries=tries)
         return None
     for item in items:
         note = f"Try {tries} of {ITEM_TRIES} failed: {message}"
-        _record(item, Outcome.PENDING, note, tries=tries)
+        _record(job, item, Outcome.PENDING, note, tries=tries)
     return _wait(job, BACKOFF_SECONDS * 2 ** (tries - 1), clock, "an item failed; trying it again")
 
 
 def _wait(job, seconds, clock, why):
-    """Hold the job for `seconds` (the platform's figure, capped at WAIT_MAX) and say why."""
+    """Hold the job for `seconds` (the platform's figure, capped at WAIT_MAX) and say why;
+    None when the job is no longer this worker's to hold."""
     seconds = min(max(float(seconds or BACKOFF_SECONDS), 0.0), WAIT_MAX)
     until = clock() + timedelta(seconds=seconds)
     note = f"Waiting {round(seconds)} s: {why}."
     # A job scheduled ahead is not a stalled one: its heartbeat is when it will run.
-    BulkJob.objects.filter(pk=job.pk, state=State.RUNNING).update(
-        state=State.WAITING, wait_until=until, heartbeat=until, note=note
+    held = (
+        _mine(job)
+        .filter(state=State.RUNNING)
+        .update(state=State.WAITING, wait_until=until, heartbeat=until, note=note)
     )
-    return seconds
+    return seconds if held else None
 
 
-def _record(item, outcome, message, *, tries=None):
-    item.outcome = outcome
-    item.message = message[:MESSAGE_MAX]
-    fields = ["outcome", "message", "updated"]
+def _record(job, item, outcome, message, *, tries=None):
+    """Write an item's outcome, if this worker still holds the job. A pending item (tried
+    again later) stays as cancel left it; a final outcome is written over "not tried", as the
+    item was done even though the job was cancelled meanwhile."""
+    fields = {"outcome": outcome, "message": message[:MESSAGE_MAX], "updated": timezone.now()}
     if tries is not None:
-        item.tries = tries
-        fields.append("tries")
-    item.save(update_fields=fields)
-
-
-def _set(job, **fields):
-    BulkJob.objects.filter(pk=job.pk, state=State.RUNNING).update(**fields)
+        fields["tries"] = tries
+    if outcome == Outcome.PENDING:
+        before = [Outcome.PENDING]
+    else:
+        before = [Outcome.PENDING, Outcome.NOT_TRIED]
+    written = BulkJobItem.objects.filter(
+        pk=item.pk,
+        outcome__in=before,
+        job__lease_owner=job.lease_owner,
+    ).update(**fields)
+    if written:
+        item.tries = fields.get("tries", item.tries)
 
 
 def _end(job, now, note):
     """The job is over: done, or stopped with the reason in `note` (its pending items are
     then not tried)."""
     with transaction.atomic():
-        ended = BulkJob.objects.filter(pk=job.pk, state__in=ACTIVE).update(
-            state=State.DONE, finished=now, wait_until=None, note=note
+        ended = (
+            _mine(job)
+            .filter(state__in=ACTIVE)
+            .update(state=State.DONE, finished=now, wait_until=None, note=note)
         )
         if ended and note:
             job.items.filter(outcome=Outcome.PENDING).update(
                 outcome=Outcome.NOT_TRIED, message=f"Not tried. {note}"
             )
-    log.info("Bulk job %s ended%s", job.pk, f": {note}" if note else "")
+    if ended:
+        log.info("Bulk job %s ended%s", job.pk, f": {note}" if note else "")
 
 
 def stalled(now=None):
     """The ids of unfinished jobs that nobody holds and nobody touched for STALE_SECONDS:
     their worker died, or their queued task was lost. The sweep starts them again."""
+    found = BulkJob.objects.filter(_stale(now or timezone.now())).values_list("pk", flat=True)
+    return [str(pk) for pk in found]
+
+
+# An unfinished job that no worker has touched for this long, though its time has come, has
+# no worker to run it: the sweep would have restarted it within a minute of STALE_SECONDS.
+UNATTENDED_SECONDS = STALE_SECONDS + 90
+
+
+def unattended(job, now=None):
+    """Whether a job has waited for a worker far longer than one takes to come: then no worker
+    is running, and its page says so rather than "Queued" for ever."""
     now = now or timezone.now()
+    if job.state not in ACTIVE or (job.lease_until is not None and job.lease_until > now):
+        return False
+    due = max(moment for moment in (job.heartbeat, job.created, job.wait_until) if moment)
+    return (now - due).total_seconds() > UNATTENDED_SECONDS
+
+
+def _stale(now):
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     old = Q(heartbeat__isnull=True) | Q(heartbeat__lt=now - timedelta(seconds=STALE_SECONDS))
-    found = BulkJob.objects.filter(free, old, state__in=ACTIVE).values_list("pk", flat=True)
-    return [str(pk) for pk in found]
+    return free & old & Q(state__in=ACTIVE)

@@ -367,6 +367,12 @@ class BulkJob(models.Model):
     # (or will, for a job scheduled ahead): the sweep resumes a job nobody touched for long.
     lease_until = models.DateTimeField(null=True, blank=True)
     heartbeat = models.DateTimeField(null=True, blank=True)
+    # Who holds the lease: a worker whose lease expired and was taken sees that it is no longer
+    # its own, and stops without writing anything more.
+    lease_owner = models.UUIDField(null=True, blank=True)
+    # The chain of queued slices that runs the job: a slice of an older chain (queued before
+    # the sweep started a new one) ends at once, so a job never runs as two chains.
+    chain = models.UUIDField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]

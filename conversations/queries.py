@@ -28,7 +28,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Exists, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -425,11 +425,14 @@ def _choices(cache_key, model, field):
 
 @dataclasses.dataclass(frozen=True)
 class ExportScope:
-    """The evaluation criteria and collected-data keys among an export's conversations, by
-    name: a CSV column each."""
+    """The evaluation criteria and collected-data keys that get a CSV column each: the most
+    frequent among an export's conversations, then by name. `more_criteria` and `more_keys`
+    say whether some were left out (their values go to one column each)."""
 
     criteria: tuple[str, ...]
     keys: tuple[str, ...]
+    more_criteria: bool = False
+    more_keys: bool = False
 
 
 def export_selected(review_filter, user):
@@ -441,14 +444,28 @@ def export_selected(review_filter, user):
     return selected(review_filter, user).filter(~Exists(pending))
 
 
-def export_scope(conversations):
-    """The criteria and keys of these conversations (ExportScope): one query each."""
-    evaluations = IndexedEvaluation.objects.filter(conversation__in=conversations)
-    values = IndexedValue.objects.filter(conversation__in=conversations)
-    return ExportScope(
-        tuple(evaluations.order_by("criterion").values_list("criterion", flat=True).distinct()),
-        tuple(values.order_by("key").values_list("key", flat=True).distinct()),
+def export_scope(conversations, *, most):
+    """The criteria and keys of these conversations (ExportScope), at most `most` of each:
+    one query each.
+
+    Platform data can hold any number of distinct keys; a column each would make a file
+    nobody can open. One more than `most` is read to know whether any were left out.
+    """
+    criteria = most_frequent(IndexedEvaluation, "criterion", conversations, most + 1)
+    keys = most_frequent(IndexedValue, "key", conversations, most + 1)
+    return ExportScope(criteria[:most], keys[:most], len(criteria) > most, len(keys) > most)
+
+
+def most_frequent(model, field, conversations, limit):
+    """The `limit` values of `field` most of these conversations have, then by name."""
+    names = (
+        model.objects.filter(conversation__in=conversations)
+        .values(field)
+        .annotate(conversations=Count("pk"))
+        .order_by("-conversations", field)
+        .values_list(field, flat=True)
     )
+    return tuple(names[:limit])
 
 
 def export_batches(conversations, sort, *, size):

@@ -217,23 +217,27 @@ JOB_SLACK_SECONDS = 0.5
 
 
 @db_task()
-def run_job(job_id):
-    """One slice of a bulk job, then the next link of its chain, if it has one."""
+def run_job(job_id, chain):
+    """One slice of a bulk job, then the next link of its chain, if it has one. A link of a
+    chain the sweep replaced ends at once (jobs.restart)."""
     # Imported here, as the section it belongs to: the module's imports are the sync part's.
     from conversations import jobs
 
-    delay = jobs.run(job_id)
+    delay = jobs.run(job_id, chain=chain)
     if delay == 0:
-        run_job(job_id)
+        run_job(job_id, chain)
     elif delay is not None:
-        run_job.schedule((job_id,), delay=delay + JOB_SLACK_SECONDS)
+        run_job.schedule((job_id, chain), delay=delay + JOB_SLACK_SECONDS)
 
 
 @db_periodic_task(crontab())
 def resume_jobs():
-    """Every minute: go on with each bulk job that nobody holds and nobody touched lately."""
+    """Every minute: go on with each bulk job that nobody holds and nobody touched lately,
+    as a new chain (a link of its old one may still be queued: it then does nothing)."""
     from conversations import jobs
 
     for job_id in jobs.stalled():
-        log.info("Bulk job %s: resumed by the sweep", job_id)
-        run_job(job_id)
+        chain = jobs.restart(job_id)
+        if chain:
+            log.info("Bulk job %s: resumed by the sweep", job_id)
+            run_job(job_id, chain)

@@ -389,6 +389,8 @@ def conversation_export(request):
             progress_token=token,
             base_url=request.build_absolute_uri("/").rstrip("/"),
         )
+    except export.IndexNeeded as exc:
+        return render_error(request, 400, "This export needs the index", str(exc))
     except export.ExportsBusy as exc:
         return render_error(request, 429, "Too many exports at once", str(exc))
     stamp = timezone.now().strftime("%Y%m%d-%H%M")

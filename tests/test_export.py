@@ -14,13 +14,14 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from conversations import client, export, index, reviews
+from conversations import client, export, index, reviews, sync
 from conversations.models import (
     AuditRecord,
     IndexedConversation,
     IndexedEvaluation,
     IndexedValue,
     Review,
+    SyncState,
 )
 from conversations.reader import parse_conversation
 from emulator.server import Emulator
@@ -371,6 +372,13 @@ def test_a_long_export_keeps_its_place_while_it_streams(lead, emulator, monkeypa
 # From the conversation index: every filter, the list's order, no platform call.
 
 
+@pytest.fixture
+def filled():
+    """An index whose backfill has reached the end of the history: exports without a filter
+    of the dashboard's own read it too."""
+    SyncState.objects.create(name=sync.BACKFILL, finished=True)
+
+
 def index_from(emulator, agent_id=None):
     """Store the emulator's conversations (of one agent) in the index as the worker does; the
     emulator's call log is emptied afterwards. Their ids, newest first."""
@@ -389,7 +397,7 @@ def exported(user, fmt="csv", base_url="", **filters):
         return "".join(lines)
 
 
-def test_an_export_from_the_index_makes_no_platform_call(as_role, emulator):
+def test_an_export_from_the_index_makes_no_platform_call(as_role, emulator, filled):
     agent_id, _ = emulator.agents[0]
     ids = index_from(emulator, agent_id)
     lead = as_role("Lead")
@@ -401,7 +409,7 @@ def test_an_export_from_the_index_makes_no_platform_call(as_role, emulator):
 
 
 def test_a_csv_from_the_index_has_a_column_per_criterion_and_key_of_its_conversations(
-    as_role, emulator
+    as_role, emulator, filled
 ):
     indexed(
         "conv_a",
@@ -437,7 +445,7 @@ def test_a_csv_from_the_index_has_a_column_per_criterion_and_key_of_its_conversa
 
 
 def test_a_csv_export_starts_with_a_byte_order_mark_and_keeps_names_in_any_script(
-    as_role, emulator
+    as_role, emulator, filled
 ):
     agent_id, _ = emulator.agents[0]
     ids = index_from(emulator, agent_id)
@@ -462,7 +470,7 @@ def test_a_csv_export_from_the_platform_starts_with_a_byte_order_mark_too(as_rol
 
 
 def test_a_reviewed_conversation_is_exported_with_who_reviewed_it_when_and_its_link(
-    make_user, emulator
+    make_user, emulator, filled
 ):
     indexed("conv_reviewed", hours_ago=1)
     indexed("conv_noted", hours_ago=2)
@@ -482,7 +490,7 @@ def test_a_reviewed_conversation_is_exported_with_who_reviewed_it_when_and_its_l
     assert noted["link"] == "https://review.example.com/conversations/conv_noted/"
 
 
-def test_hostile_criteria_keys_and_values_from_the_index_are_quoted(as_role, emulator):
+def test_hostile_criteria_keys_and_values_from_the_index_are_quoted(as_role, emulator, filled):
     indexed(
         "conv_hostile",
         evaluations={'=HYPERLINK("http://x")': "failure"},
@@ -514,7 +522,9 @@ def test_an_export_from_the_index_follows_the_lists_filters_and_order(as_role, e
     assert listed == ["conv_1", "conv_3", "conv_2", "conv_0", "conv_4"]
 
 
-def test_an_export_reads_the_index_in_batches_without_losing_a_tie(as_role, emulator, monkeypatch):
+def test_an_export_reads_the_index_in_batches_without_losing_a_tie(
+    as_role, emulator, filled, monkeypatch
+):
     monkeypatch.setattr(export, "BATCH_SIZE", 3)
     same = NOW - timedelta(hours=2)
     for name in "abcdefg":
@@ -526,7 +536,7 @@ def test_an_export_reads_the_index_in_batches_without_losing_a_tie(as_role, emul
     assert ids == ["conv_newer", *(f"conv_tie_{n}" for n in "gfedcba"), "conv_no_start"]
 
 
-def test_a_conversation_deleted_or_being_deleted_is_not_exported(as_role, emulator):
+def test_a_conversation_deleted_or_being_deleted_is_not_exported(as_role, emulator, filled):
     for number in range(4):
         indexed(f"conv_{number}", hours_ago=number + 1)
     AuditRecord.objects.create(conversation_id="conv_1", outcome="deleted", username="x")
@@ -558,7 +568,7 @@ def reviewed_rows(first, last):
 
 
 def test_an_export_from_the_index_costs_the_same_queries_for_300_rows_as_for_30(
-    make_user, emulator
+    make_user, emulator, filled
 ):
     lead = make_user("Lead")
     reviewed_rows(0, 30)
@@ -572,7 +582,7 @@ def test_an_export_from_the_index_costs_the_same_queries_for_300_rows_as_for_30(
 
 
 def test_a_jsonl_export_from_the_index_nests_the_evaluation_and_the_collected_data(
-    make_user, emulator
+    make_user, emulator, filled
 ):
     row = IndexedConversation.objects.get(
         pk=indexed("conv_json", values={"address": {"city": "Kraków"}, "refund": 12.5})
@@ -596,7 +606,7 @@ def test_a_jsonl_export_from_the_index_nests_the_evaluation_and_the_collected_da
     assert record["reviewed_at"]
 
 
-def test_a_conversation_whose_detail_was_not_read_has_no_message_count(make_user, emulator):
+def test_a_conversation_whose_detail_was_not_read_has_no_message_count(make_user, emulator, filled):
     indexed("conv_summary_only", detailed=False, message_count=0)
     [record] = [json.loads(line) for line in exported(make_user("Lead"), "jsonl").splitlines()]
     assert record["message_count"] is None
@@ -614,7 +624,7 @@ def test_with_the_index_turned_off_an_export_asks_the_platform(as_role, emulator
 
 
 def test_exporting_10000_conversations_from_the_index_holds_a_batch_not_the_export(
-    as_role, emulator
+    as_role, emulator, filled
 ):
     IndexedConversation.objects.bulk_create(
         IndexedConversation(
@@ -656,3 +666,91 @@ def test_exporting_10000_conversations_from_the_index_holds_a_batch_not_the_expo
     # Five times the rows, not five times the memory: a batch is held, not the export.
     assert large < small * 1.5
     assert emulator.calls == []
+
+
+# Bounded columns: platform data may have any number of distinct criteria and keys.
+
+
+def test_a_csv_has_columns_for_the_100_most_frequent_keys_and_one_for_the_rest(
+    as_role, emulator, filled
+):
+    keys = [f"key_{number:03d}" for number in range(150)]
+    indexed("conv_all", hours_ago=1, values=dict.fromkeys(keys, "x"))
+    # These ten are in two conversations: the most frequent, whatever their names.
+    indexed("conv_some", hours_ago=2, values=dict.fromkeys(keys[140:], "y"))
+    fieldnames, rows = table(as_role("Lead").get("/export/", {"format": "csv"}))
+    data = [name for name in fieldnames if name.startswith("data: ")]
+    assert data == [f"data: {key}" for key in keys[140:] + keys[:90]] + ["data: other"]
+    every, some = rows
+    assert json.loads(every["data: other"]) == dict.fromkeys(keys[90:140], "x")
+    assert (every["data: key_000"], every["data: key_149"]) == ("x", "x")
+    # One whose values all have a column has nothing left over.
+    assert some["data: other"] == ""
+    assert "evaluation: other" not in fieldnames
+
+
+def test_a_csv_has_columns_for_the_100_most_frequent_criteria_and_one_for_the_rest(
+    as_role, emulator, filled
+):
+    criteria = [f"criterion_{number:03d}" for number in range(150)]
+    indexed("conv_all", evaluations=dict.fromkeys(criteria, "success"))
+    fieldnames, [row] = table(as_role("Lead").get("/export/", {"format": "csv"}))
+    columns = [name for name in fieldnames if name.startswith("evaluation: ")]
+    assert columns == [f"evaluation: {name}" for name in criteria[:100]] + ["evaluation: other"]
+    assert json.loads(row["evaluation: other"]) == dict.fromkeys(criteria[100:], "success")
+    assert "data: other" not in fieldnames
+
+
+# Where an export reads its conversations is where the list reads them.
+
+NEEDS_INDEX = "This export needs the conversation index for: evaluation criterion, sort order."
+
+
+@pytest.mark.parametrize("index_on", [False, True], ids=["turned off", "empty"])
+def test_an_export_filtered_by_what_only_the_index_knows_is_refused_without_it(
+    as_role, emulator, settings, index_on
+):
+    settings.INDEX_ENABLED = index_on
+    lead = as_role("Lead")
+    params = {"format": "csv", "criterion": "resolved", "sort": "longest", "progress": "tok12345"}
+    response = lead.get("/export/", params)
+    assert response.status_code == 400
+    assert NEEDS_INDEX in response.content.decode()
+    progress = lead.get("/export/progress", {"token": "tok12345"}).json()
+    assert progress["done"]
+    assert NEEDS_INDEX in progress["problem"]
+    assert not AuditRecord.objects.exists()
+    assert emulator.calls == []
+
+
+def test_an_unfiltered_export_reads_the_platform_while_the_backfill_runs(as_role, emulator):
+    agent_id, _ = emulator.agents[0]
+    # The index holds only what the backfill has reached so far.
+    indexed("conv_only_indexed", agent_id=agent_id)
+    _, rows = table(as_role("Lead").get("/export/", {"format": "csv", "agent": agent_id}))
+    assert [row["conversation_id"] for row in rows] == emulator.conversation_ids(agent_id)
+    assert export.PARTIAL not in AuditRecord.objects.get().detail
+
+
+def test_a_filtered_export_while_the_backfill_runs_says_it_may_miss_older_conversations(
+    as_role, emulator
+):
+    indexed("conv_flagged")
+    review("conv_flagged", status="flagged")
+    lead = as_role("Lead")
+    params = {"format": "csv", "review": "flagged", "progress": "tok12345"}
+    _, rows = table(lead.get("/export/", params))
+    assert [row["conversation_id"] for row in rows] == ["conv_flagged"]
+    assert emulator.calls == []
+    assert AuditRecord.objects.get().detail.endswith(
+        "; the index was still being filled: older conversations may be missing"
+    )
+    progress = lead.get("/export/progress", {"token": "tok12345"}).json()
+    assert progress == {"rows": 1, "done": True, "problem": export.PARTIAL}
+
+
+def test_a_filtered_export_from_a_filled_index_says_nothing_is_missing(as_role, emulator, filled):
+    indexed("conv_flagged")
+    review("conv_flagged", status="flagged")
+    body(as_role("Lead").get("/export/", {"format": "csv", "review": "flagged"}))
+    assert AuditRecord.objects.get().detail == "csv; filter: review=flagged"

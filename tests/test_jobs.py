@@ -19,7 +19,7 @@ from django.test import Client
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
-from conversations import jobs, tasks
+from conversations import deletion, jobs, reviews, tasks, views
 from conversations.models import AuditRecord, BulkJob, IndexedConversation, Review
 from tests.helpers import ROOT, element, text_of, worker_environment
 
@@ -87,14 +87,14 @@ def test_a_rate_limited_job_waits_as_long_as_the_platform_asks_without_a_failed_
     emulator.set_fault("delete", "429", retry_after=10, times=1)
     started = timezone.now()
 
-    tasks.run_job(str(job.pk))
+    tasks.run_job(str(job.pk), str(job.chain))
 
     job.refresh_from_db()
     assert job.state == "waiting"
     assert job.wait_until - started >= timedelta(seconds=10)
     assert "Waiting 10 s: the platform asked us to slow down." in job.note
     [link] = HUEY.scheduled()
-    assert link.args == (str(job.pk),)
+    assert link.args == (str(job.pk), str(job.chain))
     # Huey's times are UTC, without a zone.
     assert (link.eta - started.astimezone(UTC).replace(tzinfo=None)).total_seconds() >= 10
     first = job.items.get(position=0)
@@ -149,8 +149,8 @@ def test_a_job_whose_worker_died_is_resumed_by_the_sweep_and_deletes_nothing_twi
     ids = emulator.conversation_ids()[:3]
     job = new_job(make_user("Admin"), ids)
     # A worker deleted the first item, then died holding the job: its lease ran out since.
-    assert jobs.claim(str(job.pk), timezone.now())[0]
-    jobs._delete_next(job, job.items.filter(outcome="pending"), timezone.now)
+    job.lease_owner, _ = jobs.claim(str(job.pk), timezone.now())
+    jobs._delete_next(job, [job.items.get(position=0)], timezone.now)
     long_ago = timezone.now() - timedelta(minutes=10)
     BulkJob.objects.filter(pk=job.pk).update(lease_until=long_ago, heartbeat=long_ago)
 
@@ -167,28 +167,30 @@ def test_a_job_whose_worker_died_is_resumed_by_the_sweep_and_deletes_nothing_twi
 
 
 def test_an_item_cut_off_in_the_middle_of_its_deletion_is_settled_not_deleted_again(
-    make_user, emulator
+    make_user, emulator, monkeypatch
 ):
     conversation_id = emulator.conversation_ids()[0]
     admin = make_user("Admin")
     job = new_job(admin, [conversation_id])
-    # The platform deleted it; the worker died before writing the outcome.
-    AuditRecord.objects.create(
+    # The platform deleted it; the worker died before writing the outcome, long enough ago.
+    attempt = AuditRecord.objects.create(
         conversation_id=conversation_id, username=admin.username, outcome="attempted"
     )
+    monkeypatch.setattr(deletion, "resolve_after", lambda: timedelta(0))
     emulator.delete_conversation(conversation_id)
 
     jobs.run(str(job.pk))
 
-    assert outcomes(job) == ["already_gone"]
+    assert outcomes(job) == ["done"]
+    assert AuditRecord.objects.get(attempt=attempt).outcome == "deleted"
     assert [c.endpoint for c in emulator.calls].count("delete") == 0
 
 
 def test_a_job_held_by_one_worker_is_not_run_by_another(make_user, emulator):
     job = new_job(make_user("Admin"), emulator.conversation_ids()[:1])
     now = timezone.now()
-    assert jobs.claim(str(job.pk), now) == (True, None)
-    assert jobs.claim(str(job.pk), now) == (False, None)
+    assert jobs.claim(str(job.pk), now)[0] is not None
+    assert jobs.claim(str(job.pk), now) == (None, None)
     assert jobs.run(str(job.pk)) is None
     assert outcomes(job) == ["pending"]
     assert emulator.calls == []
@@ -200,6 +202,180 @@ def test_a_job_that_is_running_or_waiting_is_not_swept(make_user, emulator):
     jobs.claim(str(held.pk), timezone.now())
     assert jobs.stalled() == []
     assert set(jobs.stalled(timezone.now() + timedelta(hours=1))) == {str(held.pk), str(fresh.pk)}
+
+
+def deletes(emulator):
+    return [c.endpoint for c in emulator.calls].count("delete")
+
+
+def test_a_worker_whose_lease_was_taken_stops_and_leaves_the_new_holders_lease_alone(
+    make_user, emulator, monkeypatch
+):
+    ids = emulator.conversation_ids()[:3]
+    job = new_job(make_user("Admin"), ids)
+    real_delete = deletion.delete_conversation
+    taken = {}
+
+    def slow_first_item(**arguments):
+        # Worker A's lease runs out while it is on the first item, and worker B takes the job.
+        if not taken:
+            BulkJob.objects.filter(pk=job.pk).update(lease_until=timezone.now())
+            taken["owner"], _ = jobs.claim(str(job.pk), timezone.now() + timedelta(seconds=1))
+        return real_delete(**arguments)
+
+    monkeypatch.setattr(deletion, "delete_conversation", slow_first_item)
+
+    assert jobs.run(str(job.pk)) is None
+
+    job.refresh_from_db()
+    assert (job.lease_owner, job.lease_until is not None) == (taken["owner"], True)
+    assert outcomes(job) == ["pending"] * 3  # A's outcome is not written over B's job
+    assert deletes(emulator) == 1
+    # B goes on: the first item is found gone, not deleted twice.
+    monkeypatch.setattr(deletion, "delete_conversation", real_delete)
+    assert jobs._work(job, timezone.now, time.monotonic() + 20) is None
+    assert outcomes(job) == ["already_gone", "done", "done"]
+    assert deletes(emulator) == 3
+    for conversation_id in ids:
+        deleted = AuditRecord.objects.filter(conversation_id=conversation_id, outcome="deleted")
+        assert deleted.count() == 1
+
+
+def test_a_slice_of_a_chain_the_sweep_replaced_does_nothing(make_user, emulator):
+    job = new_job(make_user("Admin"), emulator.conversation_ids()[:1])
+    old_chain = str(job.chain)
+    new_chain = jobs.restart(str(job.pk), timezone.now() + timedelta(minutes=5))
+    assert new_chain not in (None, old_chain)
+
+    assert jobs.run(str(job.pk), chain=old_chain) is None
+    assert (outcomes(job), emulator.calls) == (["pending"], [])
+
+    assert jobs.run(str(job.pk), chain=new_chain) is None
+    assert outcomes(job) == ["done"]
+
+
+def test_a_job_stops_when_its_owner_loses_the_right_between_two_items(
+    make_user, emulator, monkeypatch
+):
+    admin = make_user("Admin")
+    job = new_job(admin, emulator.conversation_ids()[:3])
+    real_delete = deletion.delete_conversation
+
+    def revoked_after_it(**arguments):
+        result = real_delete(**arguments)
+        admin.groups.clear()
+        return result
+
+    monkeypatch.setattr(deletion, "delete_conversation", revoked_after_it)
+
+    jobs.run(str(job.pk))
+
+    job.refresh_from_db()
+    assert outcomes(job) == ["done", "not_tried", "not_tried"]
+    assert "may no longer delete" in job.note
+    assert deletes(emulator) == 1
+
+
+def test_an_item_whose_step_raises_is_a_failed_try_and_the_job_ends(
+    make_user, emulator, monkeypatch
+):
+    ids = emulator.conversation_ids()[:2]
+    job = new_job(make_user("Lead"), ids, kind=BulkJob.Kind.STATUS, changes={"status": "passed"})
+
+    def broken(**arguments):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(reviews, "save_reviews", broken)
+
+    assert jobs.run(str(job.pk)) == 2
+    assert jobs.run(str(job.pk), clock=later(3)) == 4
+    assert jobs.run(str(job.pk), clock=later(8)) is None
+
+    job.refresh_from_db()
+    assert job.state == "done"
+    assert set(job.items.values_list("outcome", "tries", "message")) == {
+        ("failed", 3, jobs.CRASHED)
+    }
+
+
+def test_a_cancel_during_an_item_is_not_undone_by_its_failed_try(make_user, emulator, monkeypatch):
+    ids = emulator.conversation_ids()[:2]
+    job = new_job(make_user("Admin"), ids)
+    emulator.set_fault("delete", "500", times=1)
+    real_delete = deletion.delete_conversation
+
+    def cancelled_meanwhile(**arguments):
+        jobs.cancel(job)
+        return real_delete(**arguments)
+
+    monkeypatch.setattr(deletion, "delete_conversation", cancelled_meanwhile)
+
+    assert jobs.run(str(job.pk)) is None
+
+    job.refresh_from_db()
+    assert job.state == "cancelled"
+    assert outcomes(job) == ["not_tried", "not_tried"]
+
+
+def test_an_item_done_while_its_job_was_cancelled_keeps_its_outcome(
+    make_user, emulator, monkeypatch
+):
+    ids = emulator.conversation_ids()[:2]
+    job = new_job(make_user("Admin"), ids)
+    real_delete = deletion.delete_conversation
+
+    def cancelled_meanwhile(**arguments):
+        jobs.cancel(job)
+        return real_delete(**arguments)
+
+    monkeypatch.setattr(deletion, "delete_conversation", cancelled_meanwhile)
+
+    jobs.run(str(job.pk))
+
+    assert outcomes(job) == ["done", "not_tried"]
+    assert deletes(emulator) == 1
+
+
+def test_a_deletion_with_an_unknown_outcome_is_settled_after_it_can_no_longer_land(
+    make_user, emulator, monkeypatch
+):
+    conversation_id = emulator.conversation_ids()[0]
+    job = new_job(make_user("Admin"), [conversation_id])
+    # No answer: the request may still be under way on the platform.
+    emulator.set_fault("delete", "reset")
+
+    wait = jobs.run(str(job.pk))
+
+    assert wait == deletion.resolve_after().total_seconds()
+    assert AuditRecord.objects.open_attempts().count() == 1
+    emulator.clear_faults()
+    # It landed after all. Before the wait is over the item is not touched.
+    emulator.delete_conversation(conversation_id)
+    emulator.clear_calls()
+    assert jobs.run(str(job.pk), clock=later(3)) > 0
+    assert (outcomes(job), emulator.calls) == (["pending"], [])
+
+    monkeypatch.setattr(deletion, "resolve_after", lambda: timedelta(0))
+    assert jobs.run(str(job.pk), clock=later(wait + 1)) is None
+
+    assert outcomes(job) == ["done"]
+    assert "checked with the platform afterwards" in job.items.get().message
+    assert deletes(emulator) == 0
+    assert AuditRecord.objects.filter(outcome="deleted").count() == 1
+
+
+def test_a_job_still_not_done_a_day_after_it_was_made_ends_and_tries_nothing_more(
+    make_user, emulator
+):
+    job = new_job(make_user("Admin"), emulator.conversation_ids()[:2])
+
+    assert jobs.run(str(job.pk), clock=later(jobs.JOB_MAX_AGE + 1)) is None
+
+    job.refresh_from_db()
+    assert job.state == "done"
+    assert "still not done 24 hours after it started" in job.note
+    assert outcomes(job) == ["not_tried", "not_tried"]
+    assert emulator.calls == []
 
 
 def test_a_job_stops_when_its_owner_may_no_longer_delete(make_user, emulator):
@@ -325,7 +501,13 @@ def test_a_confirmed_whole_filter_deletion_snapshots_its_ids_in_the_lists_order(
     ids = emulator.conversation_ids()[:4]
     index_all(emulator, ids, outcome="failure")
     index_all(emulator, emulator.conversation_ids()[4:6], outcome="success")
-    form = {"scope": "filter", "list_query": "outcome=failure", "confirmed": "4", "reason": "gdpr"}
+    form = {
+        "scope": "filter",
+        "list_query": "outcome=failure",
+        "confirmed": "4",
+        "digest": jobs.digest(ids),
+        "reason": "gdpr",
+    }
     response = as_role("Admin").post("/bulk/delete", form)
     job = BulkJob.objects.get()
     assert response["Location"] == f"/jobs/{job.pk}/"
@@ -344,6 +526,69 @@ def test_a_whole_filter_whose_count_changed_is_confirmed_again(as_role, emulator
     assert '<input type="hidden" name="confirmed" value="5">' in html
     assert not BulkJob.objects.exists()
     assert emulator.calls == []
+
+
+def test_a_whole_filter_that_holds_as_many_but_other_conversations_is_confirmed_again(
+    as_role, emulator
+):
+    ids = emulator.conversation_ids()[:5]
+    index_all(emulator, ids[:4], outcome="failure")
+    index_all(emulator, ids[4:], outcome="success")
+    admin = as_role("Admin")
+    confirm = admin.post(
+        "/bulk/", {"action": "delete", "scope": "filter", "list_query": "outcome=failure"}
+    ).content.decode()
+    digest = element(confirm, "input", name="digest")
+    assert jobs.digest(ids[:4]) in digest
+    # One conversation leaves the filter and another joins it: the count stays 4.
+    IndexedConversation.objects.filter(conversation_id=ids[0]).update(outcome="success")
+    IndexedConversation.objects.filter(conversation_id=ids[4]).update(outcome="failure")
+    form = {
+        "scope": "filter",
+        "list_query": "outcome=failure",
+        "confirmed": "4",
+        "digest": jobs.digest(ids[:4]),
+        "reason": "gdpr",
+    }
+
+    response = admin.post("/bulk/delete", form)
+
+    assert response.status_code == 409
+    assert jobs.digest(ids[1:5]) in response.content.decode()
+    assert not BulkJob.objects.exists()
+    assert emulator.calls == []
+
+
+def test_a_whole_filter_confirmation_sent_again_after_its_job_ran_goes_to_that_job(
+    as_role, emulator, tasks_run_at_once
+):
+    ids = emulator.conversation_ids()[:2]
+    index_all(emulator, ids, outcome="failure")
+    form = {
+        "scope": "filter",
+        "list_query": "outcome=failure",
+        "confirmed": "2",
+        "digest": jobs.digest(ids),
+        "reason": "gdpr",
+        "job": str(uuid.uuid4()),
+    }
+    admin = as_role("Admin")
+    first = admin.post("/bulk/delete", form)
+    assert outcomes(BulkJob.objects.get()) == ["done", "done"]
+
+    second = admin.post("/bulk/delete", form)
+
+    assert second.status_code == 302
+    assert second["Location"] == first["Location"]
+    assert BulkJob.objects.count() == 1
+
+
+def test_a_whole_filter_is_snapshot_with_conversations_without_a_start_last(make_user, emulator):
+    ids = emulator.conversation_ids()[:3]
+    index_all(emulator, ids, outcome="failure")
+    IndexedConversation.objects.filter(conversation_id=ids[0]).update(start_time=None)
+    oldest = views.carried_filter("outcome=failure&sort=oldest")
+    assert jobs.filter_ids(oldest, make_user("Admin")) == [ids[2], ids[1], ids[0]]
 
 
 def test_a_whole_filter_needs_the_index_and_a_filter(as_role, emulator):
@@ -378,7 +623,8 @@ def test_a_lead_sets_the_status_of_a_whole_filter_as_a_confirmed_job(
     assert "Set the review status to “Needs follow-up” on all 3 conversations matching" in confirm
     assert not Review.objects.exists()
 
-    response = lead.post("/bulk/", {**form, "confirmed": "3", "job": str(uuid.uuid4())})
+    confirmed = {"confirmed": "3", "digest": jobs.digest(ids), "job": str(uuid.uuid4())}
+    response = lead.post("/bulk/", {**form, **confirmed})
 
     job = BulkJob.objects.get()
     assert response["Location"] == f"/jobs/{job.pk}/"
@@ -514,7 +760,7 @@ job, _ = jobs.create_job(
     kind="delete",
     reason="e2e",
 )
-tasks.run_job(str(job.pk))
+tasks.run_job(str(job.pk), str(job.chain))
 print(job.pk)
 """
 
@@ -574,3 +820,30 @@ def test_the_menu_links_to_the_bulk_jobs_for_those_who_can_start_them(
 ):
     nav = element(as_role(role).get("/").content.decode(), "nav", aria_label="Main")
     assert ('href="/jobs/"' in nav) is shown
+
+
+def test_a_job_no_worker_picked_up_says_the_worker_may_not_be_running(client, make_user, emulator):
+    owner = make_user("Admin")
+    client.force_login(owner)
+    job = new_job(owner, emulator.conversation_ids()[:1])
+    fresh = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Is the worker running?" not in fresh
+    five_minutes_ago = timezone.now() - timedelta(minutes=5)
+    BulkJob.objects.filter(pk=job.pk).update(created=five_minutes_ago, heartbeat=five_minutes_ago)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Is the worker running?" in text_of(element(page, "section", id="job"))
+
+
+def test_a_job_waiting_out_a_rate_limit_is_not_taken_for_one_without_a_worker(
+    client, make_user, emulator
+):
+    owner = make_user("Admin")
+    client.force_login(owner)
+    job = new_job(owner, emulator.conversation_ids()[:1])
+    BulkJob.objects.filter(pk=job.pk).update(
+        created=timezone.now() - timedelta(minutes=5),
+        heartbeat=timezone.now() - timedelta(minutes=5),
+        state=BulkJob.State.WAITING,
+        wait_until=timezone.now() + timedelta(minutes=10),
+    )
+    assert "Is the worker running?" not in client.get(f"/jobs/{job.pk}/").content.decode()

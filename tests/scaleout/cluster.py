@@ -34,10 +34,18 @@ PASSWORD = secrets.token_urlsafe(16)
 # rather than within three minutes.
 WORKER_SETTINGS = {"SYNC_RUN_SECONDS": "5", "XUNA_API_TIMEOUT": "2", "SYNC_INTERVAL_SECONDS": "1"}
 # `manage.py run_huey`, which writes the stack of each of its threads to its log on SIGUSR1:
-# how a test sees what a worker is doing at that moment.
+# how a test sees what a worker is doing at that moment. A Python handler, run by the main
+# thread with the interpreter's lock held: faulthandler's dump of all threads reads them
+# without it, and crashed the worker (SIGSEGV) while its pool's threads came and went.
 RUN_WORKER = (
-    "import faulthandler, runpy, signal, sys\n"
-    "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"
+    "import runpy, signal, sys, traceback\n"
+    "def dump(signum, frame):\n"
+    "    for ident, stack in sys._current_frames().items():\n"
+    "        lines = reversed(traceback.format_stack(stack))\n"
+    "        sys.stderr.write(f'Thread {ident:#x} (most recent call first):\\n' + ''.join(lines))\n"
+    "    sys.stderr.write('End of stacks\\n')\n"
+    "    sys.stderr.flush()\n"
+    "signal.signal(signal.SIGUSR1, dump)\n"
     "sys.argv = ['manage.py', 'run_huey']\n"
     "runpy.run_path('manage.py', run_name='__main__')\n"
 )
@@ -222,7 +230,7 @@ class Cluster:
         start = log.stat().st_size
         self.processes[name].send_signal(signal.SIGUSR1)
         deadline = time.monotonic() + 15
-        while "most recent call first" not in _read_from(log, start):
+        while "End of stacks" not in _read_from(log, start):
             if time.monotonic() > deadline:
                 state = self.processes[name].poll()
                 raise AssertionError(
@@ -230,8 +238,6 @@ class Cluster:
                     + self.log(name)[-3000:]
                 )
             time.sleep(0.02)
-        # The signal handler writes every thread's stack in one go: a moment is plenty.
-        time.sleep(0.1)
         return _read_from(log, start)
 
     def kill(self, name):

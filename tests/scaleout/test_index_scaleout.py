@@ -25,7 +25,7 @@ from conversations.sync import PAGE_SIZE
 pytestmark = pytest.mark.scaleout
 
 ROW_ID_RE = re.compile(r'id="row-([A-Za-z0-9_-]+)"')
-IN_BACKFILL_RE = re.compile(r'conversations/sync\.py", line \d+ in backfill\n')
+IN_BACKFILL_RE = re.compile(r'conversations/sync\.py", line \d+, in backfill\n')
 WORKERS = ("worker-1", "worker-2")
 DETAIL_PATH = "/v1/convai/conversations/"
 # A killed worker's lock expires after tasks.LOCK_SECONDS (16 s with the cluster's settings);
