@@ -488,6 +488,15 @@ def _end(job, now, note):
         log.info("Bulk job %s ended%s", job.pk, f": {note}" if note else "")
 
 
+def drop_old(now=None):
+    """Delete the jobs that ended more than JOBS_KEEP_DAYS ago, with their items; returns
+    how many. Their deletions stay in the audit log, which is kept for good."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.JOBS_KEEP_DAYS)
+    ended = BulkJob.objects.filter(finished__lt=cutoff).exclude(state__in=ACTIVE)
+    _, deleted = ended.delete()
+    return deleted.get(BulkJob._meta.label, 0)
+
+
 def stalled(now=None):
     """The ids of unfinished jobs that nobody holds and nobody touched for STALE_SECONDS:
     their worker died, or their queued task was lost. The sweep starts them again."""

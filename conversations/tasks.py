@@ -230,6 +230,16 @@ def run_job(job_id, chain):
         run_job.schedule((job_id, chain), delay=delay + JOB_SLACK_SECONDS)
 
 
+@db_periodic_task(crontab(minute="7"))
+def drop_old_jobs():
+    """Every hour: delete the bulk jobs that ended more than JOBS_KEEP_DAYS ago."""
+    from conversations import jobs
+
+    dropped = jobs.drop_old()
+    if dropped:
+        log.info("Deleted %d bulk job(s) older than JOBS_KEEP_DAYS", dropped)
+
+
 @db_periodic_task(crontab())
 def resume_jobs():
     """Every minute: go on with each bulk job that nobody holds and nobody touched lately,

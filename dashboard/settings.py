@@ -172,6 +172,9 @@ XUNA_CACHE_CONVERSATION_SECONDS = env_number(
 INDEX_ENABLED = env_bool("INDEX_ENABLED", True)
 INDEX_TRANSCRIPTS = env_bool("INDEX_TRANSCRIPTS", True)
 INDEX_TRANSCRIPT_DAYS = env_number("INDEX_TRANSCRIPT_DAYS", 0, minimum=0, maximum=36500, cast=int)
+# Bulk jobs (conversations/jobs.py) are kept this many days after they end, then deleted: their
+# filter can name a collected value, and the audit log keeps what each deletion did anyway.
+JOBS_KEEP_DAYS = env_number("JOBS_KEEP_DAYS", 30, minimum=1, maximum=3650, cast=int)
 # The worker that keeps it current (conversations/tasks.py runs conversations/sync.py): a head
 # sync every SYNC_INTERVAL_SECONDS, with SYNC_CONCURRENCY conversations fetched at once; a
 # backfill of the older history, SYNC_BACKFILL_DAYS back (0: all of it); a sweep for

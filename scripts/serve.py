@@ -37,8 +37,8 @@ def start_emulator(env):
             "emulator",
             "--port",
             os.environ.get("EMULATOR_PORT", "8765"),
-            "--api-key",
-            key,
+            # In one word: a generated key that starts with a dash would read as an option.
+            f"--api-key={key}",
             # A gentle flow of new calls, so that a newcomer sees them arrive and finish.
             "--arrivals-per-minute",
             "2",

@@ -20,7 +20,7 @@ from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from conversations import deletion, jobs, reviews, tasks, views
-from conversations.models import AuditRecord, BulkJob, IndexedConversation, Review
+from conversations.models import AuditRecord, BulkJob, BulkJobItem, IndexedConversation, Review
 from tests.helpers import ROOT, element, text_of, worker_environment
 
 pytestmark = pytest.mark.django_db
@@ -847,3 +847,24 @@ def test_a_job_waiting_out_a_rate_limit_is_not_taken_for_one_without_a_worker(
         wait_until=timezone.now() + timedelta(minutes=10),
     )
     assert "Is the worker running?" not in client.get(f"/jobs/{job.pk}/").content.decode()
+
+
+def test_jobs_that_ended_long_ago_are_deleted_and_their_audit_records_kept(
+    make_user, emulator, settings
+):
+    settings.JOBS_KEEP_DAYS = 30
+    owner = make_user("Admin")
+    old, recent, running = (new_job(owner, [f"conv_{n}"]) for n in range(3))
+    days_ago = timezone.now() - timedelta(days=31)
+    BulkJob.objects.filter(pk=old.pk).update(state=BulkJob.State.DONE, finished=days_ago)
+    BulkJob.objects.filter(pk=recent.pk).update(state=BulkJob.State.DONE, finished=timezone.now())
+    BulkJob.objects.filter(pk=running.pk).update(state=BulkJob.State.RUNNING, finished=days_ago)
+    AuditRecord.objects.create(
+        user=owner, username=owner.username, outcome="deleted", conversation_id="conv_0"
+    )
+
+    assert jobs.drop_old() == 1
+
+    assert set(BulkJob.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
+    assert not BulkJobItem.objects.filter(job_id=old.pk).exists()
+    assert AuditRecord.objects.filter(conversation_id="conv_0").exists()

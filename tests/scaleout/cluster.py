@@ -182,13 +182,19 @@ class Cluster:
     def start_emulator(self):
         process = self.spawn(
             "emulator",
-            [PYTHON, "-m", "emulator", "--port", "0", "--api-key", self.api_key, *self.options],
+            # `--api-key=...` in one word: a generated key may start with a dash.
+            [PYTHON, "-m", "emulator", "--port", "0", f"--api-key={self.api_key}", *self.options],
             self.env(),
             stdout=subprocess.PIPE,
         )
         line = process.stdout.readline()
         url = next((word for word in line.split() if word.startswith("http")), None)
-        assert url, f"the emulator did not start: {line!r}"
+        if not url:
+            process.wait(timeout=5)
+            raise AssertionError(
+                f"the emulator did not start (exit status {process.returncode}): {line!r}\n"
+                + self.log("emulator")[-3000:]
+            )
         return url.rstrip("/")
 
     def start_instance(self, name, redis_url, *, port=None, **env):
