@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from conversations import search
 from conversations.models import (
     IndexedConversation,
     IndexedEvaluation,
@@ -23,6 +24,8 @@ from conversations.models import (
 # Statuses after which the platform still changes a conversation; any other is final.
 NOT_FINAL = frozenset({"initiated", "in-progress", "in_progress", "processing"})
 VALUE_TEXT_MAX = 200
+REBUILD_BATCH = 500  # search texts written again at a time
+REBUILD_BATCHES = 8  # at most, a run
 
 
 def is_final(status):
@@ -119,6 +122,8 @@ def store(conversation):
         **summary_fields(conversation),
         "message_count": len(conversation.transcript),
         "has_audio": bool(conversation.audio_url),
+        "title": text(conversation.title, 300),
+        "summary": text(conversation.summary),
         "detailed": True,
         "version": version_of(conversation),
     }
@@ -157,7 +162,22 @@ def store(conversation):
             )
             for number, turn in enumerate(conversation.transcript)
         )
+    store_search_text(row, conversation)
     return row
+
+
+def store_search_text(row, conversation):
+    """The conversation's search text (search.py), with its turns while settings keep them."""
+    with_turns = settings.INDEX_TRANSCRIPTS
+    body = search.text_of(
+        title=conversation.title or "",
+        summary=conversation.summary or "",
+        values=[
+            value_text(v.value) for v in conversation.collected_data if search.searchable(v.value)
+        ],
+        turns=[turn.text for turn in conversation.transcript] if with_turns else None,
+    )
+    search.write(row, body, with_turns=with_turns)
 
 
 def _unique(items, key):
@@ -176,11 +196,21 @@ def purge(conversation_id):
 
 
 def drop_old_transcripts(now=None):
-    """Delete indexed turns older than INDEX_TRANSCRIPT_DAYS (0: keep them); returns how many."""
+    """Delete indexed turns older than INDEX_TRANSCRIPT_DAYS (0: keep them), from the turns
+    and from the search texts; returns how many turns."""
     days = settings.INDEX_TRANSCRIPT_DAYS
     if not settings.INDEX_TRANSCRIPTS:
-        return IndexedTurn.objects.all().delete()[0]
-    if not days:
+        dropped = IndexedConversation.objects.all()
+    elif days:
+        cutoff = (now or timezone.now()) - timedelta(days=days)
+        dropped = IndexedConversation.objects.filter(start_time__lt=cutoff)
+    else:
         return 0
-    cutoff = (now or timezone.now()) - timedelta(days=days)
-    return IndexedTurn.objects.filter(conversation__start_time__lt=cutoff).delete()[0]
+    count = IndexedTurn.objects.filter(conversation__in=dropped).delete()[0]
+    # Their search texts too, a few batches a run (the first run after INDEX_TRANSCRIPTS was
+    # turned off may have a whole index to rewrite); the next runs go on.
+    stale = dropped.filter(search_text__has_turns=True).order_by("pk")
+    for _ in range(REBUILD_BATCHES):
+        if not search.rebuild(stale[:REBUILD_BATCH], with_turns=False):
+            break
+    return count

@@ -156,6 +156,7 @@ class Review(models.Model):
             ("review_conversation", "Can set review status, tags and notes"),
             ("assign_conversation", "Can assign conversations to reviewers"),
             ("export_conversations", "Can export the conversation list with reviews"),
+            ("view_analytics", "Can view analytics across conversations"),
         ]
 
     def __str__(self):
@@ -306,6 +307,32 @@ class IndexedTurn(models.Model):
 
     def __str__(self):
         return f"{self.speaker} at {self.offset}"
+
+
+class IndexedText(models.Model):
+    """What search reads of an indexed conversation: its title, summary, collected values
+    and (while settings keep transcripts) turns, folded by search.fold and joined by
+    newlines, so that a phrase never spans two of them.
+
+    One row a conversation, not a row a turn: a search is one condition on 100,000 rows, not
+    a join of 2,000,000. Its own integer key, because SQLite's full-text table
+    (conversations_indexedtext_fts, migration 0010) follows this table by that key; on
+    PostgreSQL a trigram index (pg_trgm) serves the same LIKE conditions (docs/decisions.md).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.OneToOneField(
+        IndexedConversation, on_delete=models.CASCADE, related_name="search_text"
+    )
+    body = models.TextField()
+    # Whether the turns are in it: false once INDEX_TRANSCRIPT_DAYS has dropped them.
+    has_turns = models.BooleanField(default=False)
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"search text of {self.conversation_id}"
 
 
 class SyncState(models.Model):

@@ -32,7 +32,7 @@ from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from conversations import client
+from conversations import client, search
 from conversations.models import (
     AuditRecord,
     IndexedConversation,
@@ -78,6 +78,9 @@ CURSOR_MAX = 1024
 # The criteria and collected-data keys offered in the filter form, read at most this often.
 CHOICES_SECONDS = 60
 CHOICES_MAX = 200
+# A search can match most of the history; counting all of it would cost what listing the
+# first page does many times over, for a number nobody needs exactly.
+SEARCH_COUNT_MAX = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +95,7 @@ class Counts:
     total: int
     reviewed: int | None = None
     queue: int | None = None
+    capped: bool = False  # a search's count stops at SEARCH_COUNT_MAX: "1000+"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -100,6 +104,8 @@ class Place:
 
     number: int | None  # 1 for the first; None when it is not in the list (any more)
     counts: Counts
+    # In a search's list, past the first SEARCH_COUNT_MAX (then `number` is None).
+    beyond: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +149,7 @@ def selected(review_filter, user):
     """The indexed conversations a reviews.ReviewFilter selects for this user, unordered."""
     conversations = IndexedConversation.objects.filter(~Exists(_gone()))
     for condition in (
+        *_search_conditions(review_filter),
         *_platform_conditions(review_filter),
         *_review_conditions(review_filter, user),
         *_detail_conditions(review_filter),
@@ -155,6 +162,12 @@ def _gone():
     return AuditRecord.objects.filter(
         conversation_id=OuterRef("conversation_id"), outcome__in=AuditRecord.GONE
     )
+
+
+def _search_conditions(review_filter):
+    query = search.parse(review_filter.query)
+    if query:
+        yield search.condition(query)
 
 
 def _platform_conditions(review_filter):
@@ -347,6 +360,9 @@ def counts(review_filter, user):
     Two counts, not one with a filtered aggregate: PostgreSQL joins the reviews for a count
     of the reviewed, but runs a filter's EXISTS once a row (150 ms against 35 over 100,000).
     """
+    if review_filter.query:
+        found = selected(review_filter, user)[: SEARCH_COUNT_MAX + 1].count()
+        return Counts(min(found, SEARCH_COUNT_MAX), capped=found > SEARCH_COUNT_MAX)
     if review_filter.status not in (None, UNREVIEWED):
         return Counts(selected(review_filter, user).count())
     queue = selected(dataclasses.replace(review_filter, status=None), user)
@@ -358,13 +374,19 @@ def place(review_filter, user, conversation_id):
     """Where a conversation is in the list, with the list's counts (Place)."""
     conversations = selected(review_filter, user)
     row = conversations.filter(pk=conversation_id).only(*ROW_FIELDS).first()
-    number = None
+    number, beyond = None, False
     if row is not None:
-        before = _before(
-            SORTS[review_filter.sort or DEFAULT_SORT], position_of(row, review_filter.sort)
+        before = conversations.filter(
+            _before(SORTS[review_filter.sort or DEFAULT_SORT], position_of(row, review_filter.sort))
         )
-        number = conversations.filter(before).count() + 1
-    return Place(number, counts(review_filter, user))
+        if review_filter.query:
+            # A search counts no further than its list does (counts()).
+            ahead = before[:SEARCH_COUNT_MAX].count()
+            beyond = ahead >= SEARCH_COUNT_MAX
+            number = None if beyond else ahead + 1
+        else:
+            number = before.count() + 1
+    return Place(number, counts(review_filter, user), beyond)
 
 
 def next_after(review_filter, user, current_id, *, wrap):

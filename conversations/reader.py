@@ -27,6 +27,10 @@ LATEST_TIME = datetime(9999, 1, 1, tzinfo=UTC)  # the first moment out of range
 # lies deeper than this is replaced by TOO_DEEP.
 MAX_NESTING = 20
 TOO_DEEP = "… (nested too deeply to show)"
+# The analysis's summary of a call is a few sentences and its title a few words; text past
+# these lengths is cut, so that one odd conversation cannot fill a page or the index.
+SUMMARY_MAX = 10_000
+TITLE_MAX = 300
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,9 @@ class Conversation:
     duration: float | None = None
     audio_url: str | None = None
     call_successful: str | None = None
+    # The platform's analysis of the call: a short title and a summary of a few sentences.
+    title: str | None = None
+    summary: str | None = None
     transcript: tuple[Turn, ...] = ()
     evaluation: tuple[EvaluationResult, ...] = ()
     collected_data: tuple[CollectedValue, ...] = ()
@@ -126,6 +133,8 @@ def parse_conversation(data: object) -> Conversation:
         duration=duration,
         audio_url=_read_audio_url(data, problems),
         call_successful=call_successful,
+        title=_read_summary_text(data, analysis, SUMMARY_TITLE, problems),
+        summary=_read_summary_text(data, analysis, SUMMARY, problems),
         transcript=_read_transcript(data, problems),
         evaluation=_read_evaluation(data, analysis, problems),
         collected_data=_read_collected_data(data, analysis, problems),
@@ -279,6 +288,43 @@ def _read_audio_url(data, problems):
         problems.append("The recording link is not a web address.")
         return None
     return value
+
+
+@dataclass(frozen=True)
+class _SummaryText:
+    """A text of the analysis, where the platform puts it, and how much of it is kept."""
+
+    key: str  # at the top level or inside `analysis`
+    label: str
+    limit: int
+    one_line: bool
+
+
+SUMMARY = _SummaryText("transcript_summary", "the summary", SUMMARY_MAX, one_line=False)
+SUMMARY_TITLE = _SummaryText("call_summary_title", "the summary's title", TITLE_MAX, one_line=True)
+
+
+def _read_summary_text(data, analysis, field, problems):
+    """The text at the top level or else in the analysis; None when absent or blank.
+
+    NUL bytes are dropped (nothing shows them, and PostgreSQL refuses them where the index
+    keeps this text); text longer than the field's limit is cut, and the cut is reported.
+    """
+    value = _first(data, analysis, key=field.key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problems.append(f"{field.label.capitalize()} is not text.")
+        return None
+    text = value.replace("\x00", "")
+    text = " ".join(text.split()) if field.one_line else text.strip()
+    if len(text) > field.limit:
+        problems.append(
+            f"{field.label.capitalize()} is longer than {field.limit:,} characters; "
+            "the rest is not shown."
+        )
+        text = text[: field.limit - 1].rstrip() + "…"
+    return text or None
 
 
 def _read_transcript(data, problems):

@@ -19,7 +19,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
-from conversations import client, index, queries
+from conversations import client, index, queries, search
 from conversations.models import AuditRecord, Review, ReviewChange, Tag
 
 # How many conversations one list request may search through for a review filter.
@@ -63,6 +63,11 @@ def read_minutes(value):
     return minutes if math.isfinite(minutes) and 0 <= minutes <= MAX_MINUTES else None
 
 
+def read_query(value):
+    """A search as typed, if it searches anything (search.parse)."""
+    return search.parse(value).text or None
+
+
 def write_minutes(minutes):
     return str(int(minutes)) if minutes.is_integer() else repr(minutes)
 
@@ -75,6 +80,7 @@ def one_of(choices):
 # parameter, its field, how it is read (None: not given, or unreadable, and then ignored, as
 # if it had not been given) and how it is written back.
 PARAMETERS = (
+    ("q", "query", read_query, str),
     ("review", "status", one_of(Review.Status.values), str),
     ("assigned", "mine", lambda value: value == "me", lambda mine: "me"),
     ("tag", "tag", read_tag, str),
@@ -92,6 +98,7 @@ PARAMETERS = (
 # What only the index can answer: the platform's list pages hold no evaluation results and
 # no collected data, and come in one order.
 INDEX_ONLY = (
+    ("query", "search"),
     ("criterion", "evaluation criterion"),
     ("result", "evaluation result"),
     ("data_key", "collected data"),
@@ -111,6 +118,7 @@ class ReviewFilter:
     dashboard's own (`local`)."""
 
     agent_id: str | None = None
+    query: str | None = None  # a search (search.py), as typed
     status: str | None = None
     mine: bool = False
     tag: str | None = None
@@ -183,7 +191,7 @@ class ReviewFilter:
     @property
     def more_filters(self):
         """Whether a filter beyond the first row of the form is set (it then shows them)."""
-        return any(given(getattr(self, field)) for _, field, _, _ in PARAMETERS[3:])
+        return any(given(getattr(self, field)) for _, field, _, _ in PARAMETERS[4:])
 
     @property
     def params(self):
@@ -206,6 +214,7 @@ class ReviewFilter:
 class Row:
     conversation: client.Conversation
     review: Review | None
+    hit: search.Hit | None = None  # where a search matched it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +225,7 @@ class ListResult:
     searched: int
     problems: int = 0
     # Where the rows come from: "platform" (its list), "scan" (its pages searched for
-    # matches, within MAX_SCAN) or "index".
+    # matches, within MAX_SCAN), "index", or none: "unsearchable" (a search without the index).
     source: str = "platform"
     # The exact size of an indexed list, on its first page (queries.Counts).
     counts: queries.Counts | None = None
@@ -242,6 +251,9 @@ def fetch_page(review_filter, user, *, cursor=None, page_size=50):
     """
     if review_filter.local and queries.serves(cursor):
         return index_page(review_filter, user, cursor=cursor, page_size=page_size)
+    if review_filter.query:
+        # The platform's pages hold no transcripts: a search of them would find nothing true.
+        return ListResult([], None, False, 0, source="unsearchable")
     return platform_page(review_filter, user, cursor=cursor, page_size=page_size)
 
 
@@ -252,7 +264,8 @@ def index_page(review_filter, user, *, cursor, page_size):
         conversations, review_filter.sort, cursor=cursor, size=page_size
     )
     by_id = reviews_for(c.id for c in found)
-    rows = [Row(c, by_id.get(c.id)) for c in found]
+    hits = search.hits(search.parse(review_filter.query), [c.id for c in found])
+    rows = [Row(c, by_id.get(c.id), hits.get(c.id)) for c in found]
     counts = None if cursor else queries.counts(review_filter, user)
     return ListResult(rows, next_cursor, next_cursor is not None, 0, source="index", counts=counts)
 

@@ -33,9 +33,10 @@ from huey.contrib.djhuey import HUEY, db_periodic_task, db_task, lock_task
 from huey.exceptions import TaskLockedException
 from huey.storage import RedisExpireStorage
 
-from conversations import sync
+from conversations import search, sync
 
 log = logging.getLogger(__name__)
+SEARCH_FILL_BATCH = 2000
 
 # Longer than any run: its time, then the platform calls under way, each within its deadline,
 # and a margin as long as the run again (90 s by default).
@@ -135,6 +136,16 @@ def refresh():
             _log("refresh", sync.refresh(grace=LOCK_SECONDS))
     except TaskLockedException:
         pass
+
+
+@db_periodic_task(crontab())
+def fill_search_texts():
+    """Every minute: the search texts of conversations indexed before search existed."""
+    if not settings.INDEX_ENABLED:
+        return
+    filled = search.fill_missing(batch=SEARCH_FILL_BATCH)
+    if filled:
+        log.info("Wrote the search text of %d conversation(s) indexed earlier", filled)
 
 
 @db_task()

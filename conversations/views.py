@@ -20,7 +20,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from conversations import audit, client, deletion, export, queries, reviews, sync, tasks
+from conversations import (
+    audit,
+    client,
+    deletion,
+    export,
+    queries,
+    reviews,
+    search,
+    sync,
+    tasks,
+)
 from conversations.agents import agent_filter, agents_seen, remember_agents
 from conversations.errors import error_for, render_error
 from conversations.forms import ReviewForm
@@ -40,6 +50,10 @@ agent_session_required = permission_required(
 def conversation_list(request):
     # A cursor that is not one is refused by the client, before any call: a 400.
     cursor = request.GET.get("cursor") or None
+    typed = request.GET.get("q", "").strip()
+    if search.looks_like_id(typed):
+        # Someone pasted a conversation's id into the search box: open it.
+        return redirect("conversations:detail", typed)
     agents = agents_seen()
     review_filter = filter_from(request.GET, agents)
     result = reviews.fetch_page(
@@ -75,6 +89,7 @@ def list_page_context(user, result):
         "criteria": queries.criteria(),
         "data_keys": queries.data_keys(),
         "sorts": queries.SORTS,
+        "searches_transcripts": search.searches_transcripts(),
         "outcomes": queries.OUTCOMES,
         "results": queries.RESULTS,
         "index": index,

@@ -1,9 +1,9 @@
 """Seeded generation of the conversations: the same seed gives the same data.
 
-Two stages, so that 10,000 conversations take a moment: `generate` draws the summary of every
-conversation up front (what the list needs), and `content` draws a conversation's transcript,
-evaluation and collected data from its own seed only when its detail is asked for. Timestamps
-are relative to the start of the current UTC day.
+Two stages, so that 10,000 conversations take a moment: `generate` draws the list summary of
+every conversation up front (what the list needs), and `content` draws a conversation's
+transcript, evaluation, collected data and analysis summary from its own seed only when its
+detail is asked for. Timestamps are relative to the start of the current UTC day.
 """
 
 import random
@@ -20,7 +20,10 @@ from emulator.phrases import (
     MARKUP_FEEDBACK,
     MARKUP_MESSAGE,
     MARKUP_REPLY,
+    MARKUP_SUMMARY,
+    MARKUP_TITLE,
     MARKUP_VALUE,
+    OUTCOMES,
     PLANS,
     PRODUCTS,
     RESULT_CRITERIA,
@@ -102,7 +105,7 @@ class Stream:
         if index % 29 == 7:
             flavor = "markup"
         elif index % 9 == 4:
-            flavor = ("ru", "ja", "ar")[index // 9 % 3]
+            flavor = ("ru", "ja", "ar", "de", "zh")[index // 9 % 5]
         if long:
             turns, failed, has_audio, wild, flavor = LONG_TRANSCRIPT_TURNS, False, True, False, ""
             call_successful = "success"
@@ -132,13 +135,15 @@ class Content:
     evaluation: dict[str, tuple[object, str]]  # criterion -> (result or score, feedback)
     collected: dict[str, tuple[object, str]]  # key -> (value, rationale)
     boolean_results: frozenset[str]  # criteria the wild shape reports as true or false
+    title: str | None = None  # the analysis's short title of the call
+    summary: str | None = None  # and its summary of one to three sentences
 
 
 def content(record: Record) -> Content:
-    """The transcript, evaluation and collected data of a generated conversation."""
+    """The transcript, evaluation, collected data and summary of a generated conversation."""
     rng = random.Random(record.seed ^ 0x5EED)
     fill = _fill(rng, record.agent_name or "")
-    texts = _texts(record, rng, fill)
+    texts, issue = _texts(record, rng, fill)
     evaluation = _evaluation(record, rng)
     collected = _collected(record, rng, fill)
     # Drawn last, so that they change nothing else whichever shape is served.
@@ -147,7 +152,8 @@ def content(record: Record) -> Content:
         for name, (result, _) in evaluation.items()
         if result in ("success", "failure") and rng.random() < 0.5
     )
-    return Content(timeline(record), texts, evaluation, collected, boolean_results)
+    title, summary = _recap(record, rng, fill, issue)
+    return Content(timeline(record), texts, evaluation, collected, boolean_results, title, summary)
 
 
 def timeline(record: Record) -> list[tuple[str, float]]:
@@ -169,8 +175,11 @@ def timeline(record: Record) -> list[tuple[str, float]]:
     return offsets
 
 
-def _texts(record: Record, rng: random.Random, fill: dict) -> list[str]:
-    """A greeting, the customer's issue, back-and-forth, and a closing that fits the turn count."""
+def _texts(record: Record, rng: random.Random, fill: dict) -> tuple[list[str], int]:
+    """A greeting, the customer's issue, back-and-forth, and a closing that fits the turn count.
+
+    Also returns which of the "issue" lines the customer said, for the summary.
+    """
     lines = LANGUAGES.get(record.flavor) or TOPICS[record.topic]
     closing = lines if record.flavor in LANGUAGES else CLOSING
     extra = {} if record.flavor in LANGUAGES else SMALL_TALK
@@ -178,12 +187,14 @@ def _texts(record: Record, rng: random.Random, fill: dict) -> list[str]:
     decks: dict[str, list[str]] = {"agent": [], "user": []}
     count = record.message_count
     texts = []
+    issue = 0
     for index in range(count):
         speaker = "agent" if index % 2 == 0 else "user"
         if index == 0:
             text = rng.choice(lines["greeting"])
         elif index == 1:
-            text = rng.choice(lines["issue"])
+            issue = rng.randrange(len(lines["issue"]))
+            text = lines["issue"][issue]
         elif index == count - 1 and speaker == "agent":
             text = closing["goodbye"]
         elif index == count - 1:
@@ -200,7 +211,36 @@ def _texts(record: Record, rng: random.Random, fill: dict) -> list[str]:
         texts[1] = MARKUP_MESSAGE
         if count > 2:
             texts[2] = MARKUP_REPLY
-    return texts
+    return texts, issue
+
+
+def _recap(
+    record: Record, rng: random.Random, fill: dict, issue: int
+) -> tuple[str | None, str | None]:
+    """(title, summary) as the platform's analysis writes them, in the call's language.
+
+    The summary says what the customer came with, often what the agent did, and how the call
+    ended: one to three sentences. One call in ten has neither, as when the platform's analysis
+    produced none; a failed call is often summed up in one sentence.
+    """
+    if record.flavor == "markup":
+        return MARKUP_TITLE, MARKUP_SUMMARY
+    if rng.random() < 0.1:
+        return None, None
+    lines = LANGUAGES.get(record.flavor) or TOPICS[record.topic]
+    outcomes = lines["outcome"] if record.flavor in LANGUAGES else OUTCOMES
+    title, first = lines["recap"][issue]
+    sentences = [first]
+    failed = record.status == "failed"
+    if not failed and rng.random() < 0.7:
+        sentences.append(rng.choice(lines["action"]))
+    if not failed or rng.random() < 0.5:
+        sentences.append(outcomes[record.call_successful])
+    title = title.format(**fill)
+    # Chinese and Japanese put no space between sentences.
+    separator = "" if record.flavor in ("ja", "zh") else " "
+    summary = separator.join(sentence.format(**fill) for sentence in sentences)
+    return title[:1].upper() + title[1:], summary
 
 
 def _fill(rng: random.Random, agent_name: str) -> dict:

@@ -2,6 +2,8 @@
 
 Plain tables and nothing else; `emulator/generate.py` draws from them. The topics of `AGENTS`
 are the keys of `TOPICS`; `LANGUAGES` replaces a topic for the conversations in another script.
+The "recap" of each holds, for each of its "issue" lines in the same order, the summary's title
+and first sentence, so that a summary says what its transcript says.
 """
 
 AGENTS = (  # (name, topic, share of the calls)
@@ -69,6 +71,29 @@ TOPICS = {
             "I got the email, thanks.",
             "Do I need to be at home for the technician?",
         ],
+        "recap": [
+            (
+                "{product} keeps dropping its connection",
+                "The customer's {product} has kept dropping its connection since an update.",
+            ),
+            (
+                "App keeps logging the customer out",
+                "The customer is logged out of the app every time they open it.",
+            ),
+            (
+                "{product} will not turn on",
+                "The customer's {product} no longer turns on and its light blinks orange.",
+            ),
+            (
+                "Password reset email missing",
+                "The customer cannot reset their password because the reset email never arrives.",
+            ),
+        ],
+        "action": [
+            "The agent checked the device on the account and walked them through a restart.",
+            "The agent opened ticket {ticket} so that a technician can follow up.",
+            "The agent sent a new reset link to {email}.",
+        ],
     },
     "sales": {
         "greeting": [
@@ -94,6 +119,22 @@ TOPICS = {
             "Can I cancel within the first 14 days?",
             "What colours does it come in?",
         ],
+        "recap": [
+            (
+                "Questions about the {plan} plan",
+                "The customer asked what the {plan} plan includes before switching to it.",
+            ),
+            ("Deals on the {product}", "The customer asked about current offers on the {product}."),
+            (
+                "Options at the end of the contract",
+                "The customer's contract ends next month and they wanted to know their options.",
+            ),
+        ],
+        "action": [
+            "The agent explained the {plan} plan at {amount} a month.",
+            "The agent offered 15% off the {product} for an order before {weekday}.",
+            "The agent offered to send a summary of the offer to {email}.",
+        ],
     },
     "booking": {
         "greeting": [
@@ -118,6 +159,22 @@ TOPICS = {
             "Sure, it's 07700 900123.",
             "Great, thank you so much 🎉",
             "Is there parking nearby?",
+        ],
+        "recap": [
+            (
+                "Table for four on {weekday}",
+                "The customer wanted to book a table for four on {weekday} evening.",
+            ),
+            (
+                "Move the {weekday} appointment",
+                "The customer asked to move their {weekday} appointment to later in the week.",
+            ),
+            ("Cancel reservation {ticket}", "The customer asked to cancel reservation {ticket}."),
+        ],
+        "action": [
+            "The agent checked availability and offered two times.",
+            "The agent confirmed that there is no cancellation fee.",
+            "The agent took a phone number and asked about dietary requirements.",
         ],
     },
     "billing": {
@@ -145,6 +202,24 @@ TOPICS = {
             "Got it, thanks.",
             "Can you make sure it doesn't happen again?",
         ],
+        "recap": [
+            (
+                "Charged twice: {amount}",
+                "The customer was charged {amount} twice for their last invoice.",
+            ),
+            ("Bill higher this month", "The customer asked why their bill went up this month."),
+            (
+                "Copy of the March invoice",
+                "The customer needed a copy of their March invoice for their expenses.",
+            ),
+            ("Update the card on file", "The customer wanted to update the card on file."),
+        ],
+        "action": [
+            "The agent requested a refund of {amount}.",
+            "The agent explained that the introductory discount had ended.",
+            "The agent emailed the invoice to {email}.",
+            "The agent sent a secure link for the new card details.",
+        ],
     },
     "returns": {
         "greeting": [
@@ -170,6 +245,25 @@ TOPICS = {
             "Perfect, I'll drop it off tomorrow.",
             "How long does the refund take?",
         ],
+        "recap": [
+            (
+                "Damaged {product}, order {order}",
+                "The {product} from order {order} arrived damaged.",
+            ),
+            (
+                "Return of order {order}: wrong size",
+                "The customer is returning the {product} from order {order}: wrong size.",
+            ),
+            (
+                "Refund not received",
+                "The customer sent a return two weeks ago and has not been refunded yet.",
+            ),
+        ],
+        "action": [
+            "The agent created a prepaid return label for order {order}.",
+            "The agent confirmed that the refund of {amount} is on its way.",
+            "The agent offered a refund or an exchange.",
+        ],
     },
 }
 SMALL_TALK = {
@@ -185,6 +279,12 @@ CLOSING = {
     "question": "Is there anything else I can help you with today?",
     "thanks": ["No, that's everything. Thanks!", "That's all, cheers 👋", "No, thank you, bye."],
     "goodbye": "Thanks for calling, have a lovely day!",
+}
+# The last sentence of a summary: how the call ended (its `call_successful`).
+OUTCOMES = {
+    "success": "The issue was resolved on the call.",
+    "failure": "The call ended without a fix; a follow-up is needed.",
+    "unknown": "It is unclear whether the issue was resolved.",
 }
 LANGUAGES = {
     "ru": {
@@ -203,6 +303,19 @@ LANGUAGES = {
         "question": "Могу ли я ещё чем-нибудь помочь?",
         "thanks": ["Нет, это всё. Спасибо!"],
         "goodbye": "Всего доброго! До свидания.",
+        "recap": [
+            ("Заказ {order} не доставлен", "Заказ клиента {order} так и не был доставлен."),
+            ("Двойное списание", "С клиента дважды списали деньги."),
+        ],
+        "action": [
+            "Оператор проверил информацию по заказу.",
+            "Оператор оформил возврат средств в течение пяти дней.",
+        ],
+        "outcome": {
+            "success": "Вопрос решён во время звонка.",
+            "failure": "Звонок завершился без решения, нужен повторный контакт.",
+            "unknown": "Неясно, был ли вопрос решён.",
+        },
     },
     "ja": {
         "greeting": ["お電話ありがとうございます。ご用件をお伺いします。"],
@@ -225,6 +338,16 @@ LANGUAGES = {
         "question": "他にご質問はございますか。",
         "thanks": ["いいえ、以上です。ありがとうございました。"],
         "goodbye": "お電話ありがとうございました。失礼いたします。",
+        "recap": [
+            ("注文 {order} の未着", "お客様の注文 {order} の商品がまだ届いていません。"),
+            ("請求額の増加について", "お客様は請求額が先月より高い理由を問い合わせました。"),
+        ],
+        "action": ["担当者が注文状況を確認しました。", "担当者が返金手続きを行いました。"],
+        "outcome": {
+            "success": "通話中に問題は解決しました。",
+            "failure": "解決しないまま通話が終了し、折り返しが必要です。",
+            "unknown": "問題が解決したかどうかは不明です。",
+        },
     },
     "ar": {
         "greeting": ["مرحباً بك، كيف يمكنني مساعدتك اليوم؟"],
@@ -239,6 +362,102 @@ LANGUAGES = {
         "question": "هل هناك أي شيء آخر يمكنني مساعدتك به؟",
         "thanks": ["لا، هذا كل شيء. شكراً لك."],
         "goodbye": "شكراً لاتصالك، يوماً سعيداً!",
+        "recap": [
+            ("الطلب {order} لم يصل", "لم يصل طلب العميل رقم {order} حتى الآن."),
+            ("خصم مزدوج من البطاقة", "تم خصم المبلغ مرتين من بطاقة العميل."),
+        ],
+        "action": ["تحقق الموظف من حالة الطلب.", "سجّل الموظف طلب استرداد المبلغ."],
+        "outcome": {
+            "success": "تم حل المشكلة أثناء المكالمة.",
+            "failure": "انتهت المكالمة دون حل، ويلزم متابعة.",
+            "unknown": "من غير الواضح ما إذا تم حل المشكلة.",
+        },
+    },
+    "de": {
+        "greeting": ["Guten Tag, hier ist der Kundenservice. Wie können wir Ihnen helfen?"],
+        "issue": [
+            "Meine Bestellung {order} ist immer noch nicht angekommen 😕",
+            "Ich möchte eine Rückerstattung, die Größe passt leider nicht.",
+            "Die Lieferung ging an die falsche Straße.",
+        ],
+        "agent": [
+            "Einen Moment bitte, ich prüfe Ihre Bestellung.",
+            "Das tut mir leid. Ich habe die Rückerstattung veranlasst.",
+            "Können Sie mir bitte Ihre Straße und Postleitzahl nennen?",
+            "Die Lieferung ist für Donnerstag geplant.",
+            "Ich schicke Ihnen ein kostenloses Rücksendeetikett per E-Mail.",
+        ],
+        "user": [
+            "Ja, das stimmt.",
+            "Alles klar, danke.",
+            "Wie lange dauert die Rückerstattung?",
+            "Super, vielen Dank! 👍",
+            "Die Größe ist leider zu klein.",
+        ],
+        "question": "Kann ich sonst noch etwas für Sie tun?",
+        "thanks": ["Nein, das war alles. Vielen Dank!", "Nein danke, schöne Grüße!"],
+        "goodbye": "Vielen Dank für Ihren Anruf. Freundliche Grüße und einen schönen Tag!",
+        "recap": [
+            (
+                "Bestellung {order} nicht angekommen",
+                "Die Bestellung {order} des Kunden ist noch nicht angekommen.",
+            ),
+            (
+                "Rückerstattung wegen falscher Größe",
+                "Der Kunde möchte eine Rückerstattung, weil die Größe nicht passt.",
+            ),
+            ("Lieferung an die falsche Straße", "Die Lieferung ging an die falsche Straße."),
+        ],
+        "action": [
+            "Der Mitarbeiter hat die Bestellung geprüft.",
+            "Der Mitarbeiter hat die Rückerstattung veranlasst und ein Rücksendeetikett geschickt.",
+            "Der Mitarbeiter hat die Lieferadresse mit Straße und Postleitzahl bestätigt.",
+        ],
+        "outcome": {
+            "success": "Das Anliegen wurde im Gespräch gelöst.",
+            "failure": "Das Gespräch endete ohne Lösung; ein Rückruf ist nötig.",
+            "unknown": "Es ist unklar, ob das Anliegen gelöst wurde.",
+        },
+    },
+    "zh": {
+        "greeting": ["您好，欢迎致电客服中心，请问有什么可以帮您？"],
+        "issue": [
+            "我的订单 {order} 一直没有发货 😟",
+            "我想提交退款申请，商品有质量问题。",
+            "快递显示已签收，但我没有收到包裹。",
+        ],
+        "agent": [
+            "请稍等，我帮您查询一下订单。",
+            "非常抱歉给您带来不便。",
+            "我已经为您提交了退款申请，预计五个工作日内到账。",
+            "麻烦您提供一下快递单号。",
+            "仓库今天会安排发货。",
+        ],
+        "user": [
+            "好的，谢谢。",
+            "快递单号是 SF1234567890。",
+            "退款什么时候到账？",
+            "太好了，非常感谢！🙏",
+            "对，没错。",
+        ],
+        "question": "请问还有其他可以帮您的吗？",
+        "thanks": ["没有了，谢谢！"],
+        "goodbye": "感谢您的来电，祝您生活愉快，再见！",
+        "recap": [
+            ("订单 {order} 未发货", "客户的订单 {order} 一直没有发货。"),
+            ("商品质量问题退款申请", "客户因商品质量问题提交了退款申请。"),
+            ("快递已签收但未收到", "快递显示已签收，但客户没有收到包裹。"),
+        ],
+        "action": [
+            "客服查询了订单和快递单号。",
+            "客服为客户提交了退款申请。",
+            "客服联系仓库安排发货。",
+        ],
+        "outcome": {
+            "success": "问题在通话中已解决。",
+            "failure": "通话结束时问题未解决，需要跟进。",
+            "unknown": "尚不清楚问题是否已解决。",
+        },
     },
 }
 # Hostile content for the conversations that test escaping in the dashboard.
@@ -246,6 +465,8 @@ MARKUP_MESSAGE = "My name is <b>bold</b> and my order is <script>alert(1)</scrip
 MARKUP_REPLY = 'Noted: "><img src=x onerror=alert(1)> {{ 7*7 }}'
 MARKUP_FEEDBACK = "Customer typed <script>alert(1)</script>; the agent stayed <b>bold</b> and calm."
 MARKUP_VALUE = "<b>bold</b><script>alert(1)</script>"
+MARKUP_TITLE = "Order for <b>bold</b>"
+MARKUP_SUMMARY = "The customer typed <script>alert(1)</script> and <i>markup</i> as their name."
 
 RESULT_CRITERIA = {
     "issue_resolved": {

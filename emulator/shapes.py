@@ -3,7 +3,9 @@
 The detail comes in two shapes (docs/api.md): the documented one, and the "wild" one with the
 field names the platform also uses in practice. A conversation added by hand is served as given.
 One that is not final yet (an arrival, emulator/arrivals.py) has no analysis: while in progress
-no transcript, duration or recording either.
+no transcript, duration or recording either. An analysed one has a title and summary in
+`analysis` in both shapes (the documented shape's `analysis` holds just these two), unless the
+analysis produced none.
 """
 
 from datetime import UTC, datetime
@@ -75,6 +77,8 @@ def _documented(record: Record, said: Content) -> dict:
     }
     if not _analysed(record):
         return fields
+    if said.summary is not None:
+        fields["analysis"] = _summary_fields(said)
     return {
         **fields,
         "evaluation_results": {
@@ -106,8 +110,14 @@ def _wild(record: Record, said: Content) -> dict:
     }
 
 
+def _summary_fields(said: Content) -> dict:
+    return {"transcript_summary": said.summary, "call_summary_title": said.title}
+
+
 def _wild_analysis(said: Content) -> dict:
     return {
+        # Null when the analysis produced no summary.
+        **_summary_fields(said),
         "evaluation_criteria_results": {
             name: {
                 "criteria_id": name,

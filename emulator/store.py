@@ -39,7 +39,7 @@ class Record:
     topic: str = "support"
     has_audio: bool = False
     wild: bool = False  # the undocumented field names, see the contract
-    flavor: str = ""  # "", "markup", or a language: "ru", "ja", "ar"
+    flavor: str = ""  # "", "markup", or a language: "ru", "ja", "ar", "de", "zh"
     raw: dict | None = None
 
     @property

@@ -115,6 +115,34 @@
     highlight(index);
   }
 
+  // A search result links to its turn: "#t=83" (seconds into the call) or "#turn=5" (the
+  // fifth turn, for one without a time). Mark that turn, bring it into view and seek there.
+  function openAtHash() {
+    var match = /^#(t|turn)=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
+    if (!match) return;
+    var target = null, time = null;
+    if (match[1] === "t") {
+      time = parseFloat(match[2]);
+      target = turns[turnAt(time + 0.0005)] || null;
+    } else {
+      target = document.querySelectorAll("#turns .turn")[parseInt(match[2], 10) - 1] || null;
+    }
+    if (!target) return;
+    var previous = document.querySelector("#turns .turn.hit");
+    if (previous) previous.classList.remove("hit");
+    target.classList.add("hit");
+    target.setAttribute("tabindex", "-1");
+    target.scrollIntoView({ block: "center" });
+    target.focus({ preventScroll: true });
+    if (player && time !== null) {
+      // Before its metadata has loaded this is where playback will start.
+      player.currentTime = time;
+      highlight(turns.indexOf(target));
+    }
+  }
+  openAtHash();
+  window.addEventListener("hashchange", openAtHash);
+
   // Review panel: 1/2/3 set the status and save, n saves and opens the next unreviewed one.
   function reviewKey(key) {
     var form = document.querySelector("[data-review-form]");

@@ -104,6 +104,83 @@ def test_it_escapes_markup_from_the_platform(as_role, emulator):
     assert "<u>said so</u>" not in html
 
 
+def add_summarised_call(emulator, analysis):
+    return emulator.add_conversation(
+        {
+            "conversation_id": "conv_summed",
+            "agent_id": "agent_x",
+            "metadata": {"start_time_unix_secs": 1762000000, "call_duration_secs": 30},
+            "transcript": [{"role": "user", "message": "Hello", "time_in_call_secs": 1}],
+            "analysis": analysis,
+        }
+    )
+
+
+def test_it_shows_the_title_and_summary_above_the_transcript(as_role, emulator):
+    conversation_id = add_summarised_call(
+        emulator,
+        {
+            "call_summary_title": "Damaged parcel, order A-24734",
+            "transcript_summary": "The parcel arrived damaged. A refund was agreed.",
+        },
+    )
+    html = page_of(as_role("Reviewer"), conversation_id)
+    summary = section(html, "summary-title")
+    assert text_of(summary) == (
+        "Summary Damaged parcel, order A-24734 The parcel arrived damaged. A refund was agreed."
+    )
+    assert html.index('id="summary-title"') < html.index('id="transcript-title"')
+
+
+def test_a_seeded_conversation_shows_the_summary_the_platform_gave(as_role, emulator):
+    conversation_id = next(
+        cid
+        for cid in emulator.conversation_ids()
+        if (emulator.raw(cid).get("analysis") or {}).get("transcript_summary")
+    )
+    analysis = emulator.raw(conversation_id)["analysis"]
+    summary = text_of(section(page_of(as_role("Reviewer"), conversation_id), "summary-title"))
+    assert analysis["call_summary_title"] in summary
+    assert analysis["transcript_summary"] in summary
+
+
+def test_the_summary_is_escaped_and_set_in_the_direction_of_its_script(as_role, emulator):
+    conversation_id = add_summarised_call(
+        emulator,
+        {
+            "call_summary_title": "<img src=x onerror=alert(1)>",
+            "transcript_summary": "تم حل المشكلة <script>alert(2)</script>",
+        },
+    )
+    summary = section(page_of(as_role("Reviewer"), conversation_id), "summary-title")
+    assert "<img" not in summary
+    assert "<script>" not in summary
+    assert '<p class="summary-heading" dir="auto">&lt;img src=x onerror=alert(1)&gt;</p>' in summary
+    assert (
+        '<p class="summary-text" dir="auto">تم حل المشكلة &lt;script&gt;alert(2)&lt;/script&gt;</p>'
+        in summary
+    )
+
+
+def test_a_summary_without_a_title_is_shown_alone(as_role, emulator):
+    conversation_id = add_summarised_call(emulator, {"transcript_summary": "Refund agreed."})
+    summary = section(page_of(as_role("Reviewer"), conversation_id), "summary-title")
+    assert text_of(summary) == "Summary Refund agreed."
+    assert "summary-heading" not in summary
+
+
+@pytest.mark.parametrize(
+    "analysis",
+    [None, {}, {"transcript_summary": None, "call_summary_title": None}, {"transcript_summary": 7}],
+    ids=repr,
+)
+def test_without_a_summary_the_page_has_no_summary_section(as_role, emulator, analysis):
+    html = page_of(as_role("Reviewer"), add_summarised_call(emulator, analysis))
+    assert 'id="transcript-title"' in html
+    assert "summary-title" not in html
+    assert ">Summary<" not in html
+
+
 def test_it_shows_no_recording_when_there_is_no_audio(as_role, emulator):
     conversation_id = next(
         cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio") is None

@@ -28,6 +28,9 @@ CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 ARABIC = re.compile(r"[\u0600-\u06ff]")
 EMOJI = re.compile(r"[\U0001f300-\U0001faff]")
+KANA = re.compile(r"[\u3040-\u30ff]")
+HAN = re.compile(r"[\u4e00-\u9fff]")
+UMLAUT = re.compile(r"[äöüßÄÖÜ]")
 
 
 @pytest.fixture
@@ -91,16 +94,42 @@ def duration_of(detail):
     return metadata["duration"] if "duration" in metadata else metadata["call_duration_secs"]
 
 
+def is_wild(detail):
+    """Whether a detail has the wild shape (both shapes may have an `analysis`)."""
+    return "start_time_unix_secs" in detail["metadata"]
+
+
 def evaluation_of(detail):
-    if "analysis" in detail:
+    if is_wild(detail):
         return detail["analysis"]["evaluation_criteria_results"]
     return detail["evaluation_results"]
 
 
 def collected_of(detail):
-    if "analysis" in detail:
+    if is_wild(detail):
         return detail["analysis"]["data_collection_results"]
     return detail["collected_data"]
+
+
+def recap_of(detail):
+    """(title, summary) of a detail's analysis, None for each it lacks, in either shape."""
+    analysis = detail.get("analysis") or {}
+    return analysis.get("call_summary_title"), analysis.get("transcript_summary")
+
+
+def script_of(detail):
+    """The language a seeded conversation is held in, told by its greeting."""
+    greeting = turns_of(detail)[0][1]
+    for language, found in (
+        ("ru", CYRILLIC.search(greeting)),
+        ("ja", KANA.search(greeting)),
+        ("zh", HAN.search(greeting)),
+        ("ar", ARABIC.search(greeting)),
+        ("de", UMLAUT.search(greeting)),
+    ):
+        if found:
+            return language
+    return "en"
 
 
 def texts_of(detail):
@@ -367,6 +396,87 @@ def test_some_texts_are_cyrillic_japanese_or_arabic_with_emoji(details):
         assert any(script.search(text) for text in texts)
 
 
+# Summaries and scripts
+
+SUMMARY_SENTENCE_END = re.compile(r"\.(?:\s|$)|。")
+
+
+def test_analysed_conversations_carry_a_title_and_a_summary_of_one_to_three_sentences(details):
+    recaps = [recap_of(detail) for detail in details]
+    summed_up = [(title, summary) for title, summary in recaps if summary is not None]
+    assert len(summed_up) > 0.8 * len(details)
+    for title, summary in summed_up:
+        assert 0 < len(title) <= 60
+        assert "\n" not in title
+        assert 1 <= len(SUMMARY_SENTENCE_END.findall(summary)) <= 3, summary
+    lengths = {len(SUMMARY_SENTENCE_END.findall(summary)) for _, summary in summed_up}
+    assert lengths == {1, 2, 3}
+
+
+def test_both_shapes_carry_the_summary_in_their_analysis(details):
+    summed_up = [detail for detail in details if recap_of(detail)[1] is not None]
+    documented = next(detail for detail in summed_up if not is_wild(detail))
+    assert set(documented["analysis"]) == {"transcript_summary", "call_summary_title"}
+    assert "transcript_summary" not in documented
+    wild = next(detail for detail in summed_up if is_wild(detail))
+    assert "evaluation_criteria_results" in wild["analysis"]
+
+
+def test_about_one_in_ten_analysed_conversations_has_no_summary_in_either_shape(details):
+    without = [detail for detail in details if recap_of(detail) == (None, None)]
+    assert 0.04 <= len(without) / len(details) <= 0.2
+    # The documented shape then has no analysis; the wild one has its usual one, with nulls.
+    assert any(not is_wild(detail) and "analysis" not in detail for detail in without)
+    assert any(
+        is_wild(detail) and detail["analysis"]["transcript_summary"] is None for detail in without
+    )
+    assert all(recap_of(detail)[0] is not None for detail in details if recap_of(detail)[1])
+
+
+def test_a_summary_names_the_order_the_customer_called_about(details):
+    checked = 0
+    for detail in details:
+        title, summary = recap_of(detail)
+        order = re.search(r"A-\d{5}", turns_of(detail)[1][1])
+        if summary is not None and order:
+            assert order.group() in f"{title} {summary}"
+            checked += 1
+    assert checked >= 10
+
+
+def test_the_demo_workspace_holds_at_least_three_conversations_in_each_script(details):
+    languages = [script_of(detail) for detail in details]
+    for language in ("ru", "ja", "ar", "de", "zh"):
+        assert languages.count(language) >= 3, language
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_small_workspace_has_each_script_with_a_summary_in_it(seed):
+    server = Emulator(seed=seed, conversations=100)
+    by_language = {}
+    for conversation_id in server.conversation_ids():
+        detail = server.raw(conversation_id)
+        by_language.setdefault(script_of(detail), []).append(detail)
+    assert set(by_language) == {"en", "ru", "ja", "ar", "de", "zh"}
+    in_script = {
+        "ru": CYRILLIC,
+        "ja": KANA,
+        "zh": HAN,
+        "ar": ARABIC,
+        "de": UMLAUT,
+        "en": re.compile(r"^[ -~€]+$"),
+    }
+    for language, found in by_language.items():
+        texts = " ".join(text for detail in found for _, text, _ in turns_of(detail))
+        recaps = [recap_of(detail) for detail in found if recap_of(detail)[1] is not None]
+        if language != "en":
+            assert in_script[language].search(texts), language
+        for title, summary in recaps:
+            if "<" not in summary:  # the markup conversations are English
+                assert in_script[language].search(f"{title} {summary}"), (language, summary)
+    assert not any(KANA.search(str(recap_of(detail))) for detail in by_language["zh"])
+
+
 def test_a_few_conversations_carry_markup_in_messages_feedback_and_values(details):
     hostile = [detail for detail in details if any("<script>" in text for text in texts_of(detail))]
     assert 1 <= len(hostile) <= 24
@@ -402,13 +512,18 @@ def test_statuses_are_mostly_done_and_some_failed(details):
 
 
 def test_about_one_in_five_details_has_the_wild_shape(details):
-    wild = [detail for detail in details if "analysis" in detail]
+    wild = [detail for detail in details if is_wild(detail)]
     assert 0.1 <= len(wild) / len(details) <= 0.3
     detail = wild[0]
     assert set(detail["metadata"]) == {"start_time_unix_secs", "call_duration_secs"}
     assert set(detail["transcript"][0]) == {"role", "message", "time_in_call_secs"}
-    assert set(detail["analysis"]) == {"evaluation_criteria_results", "data_collection_results"}
-    documented = next(detail for detail in details if "analysis" not in detail)
+    assert set(detail["analysis"]) == {
+        "evaluation_criteria_results",
+        "data_collection_results",
+        "transcript_summary",
+        "call_summary_title",
+    }
+    documented = next(detail for detail in details if not is_wild(detail))
     assert set(documented["transcript"][0]) == {"speaker", "text", "timestamp"}
     assert set(documented["metadata"]) == {
         "start_time",
@@ -829,7 +944,7 @@ def arriving(clock, **options):
 
 def analysis_of(detail):
     """The evaluation and collected data, or None when the detail has none yet."""
-    if "analysis" in detail:
+    if is_wild(detail):
         return detail["analysis"]
     if "evaluation_results" in detail or "collected_data" in detail:
         return (detail.get("evaluation_results"), detail.get("collected_data"))
@@ -878,6 +993,7 @@ def test_an_arrival_is_in_progress_for_its_call_then_processing_then_done_with_i
     live = server.raw(server.conversation_ids()[0])
     assert (live["conversation_id"], live["status"]) == (final["conversation_id"], "in-progress")
     assert (live["transcript"], live["audio"], analysis_of(live)) == ([], None, None)
+    assert recap_of(live) == (None, None)
     assert not {"duration", "call_duration_secs"} & live["metadata"].keys()
 
     clock.now = call_ends
@@ -885,6 +1001,7 @@ def test_an_arrival_is_in_progress_for_its_call_then_processing_then_done_with_i
     assert processing["status"] == "processing"
     assert (turns_of(processing), duration_of(processing)) == (turns_of(final), duration_of(final))
     assert analysis_of(processing) is None
+    assert recap_of(processing) == (None, None)
 
     clock.now = call_ends + 1800 - 0.5
     assert server.raw(final["conversation_id"])["status"] == "processing"
@@ -893,6 +1010,7 @@ def test_an_arrival_is_in_progress_for_its_call_then_processing_then_done_with_i
     assert done["status"] in ("done", "failed")
     assert analysis_of(done) is not None
     assert (evaluation_of(done), collected_of(done)) == (evaluation_of(final), collected_of(final))
+    assert recap_of(done) == recap_of(final)
 
 
 def test_the_list_summary_of_an_unfinished_call_has_no_outcome_yet():
@@ -919,7 +1037,7 @@ def test_arrivals_are_drawn_from_the_seed_with_every_kind_of_conversation():
     assert len(details) == 180
     done = [detail for detail in details if detail["status"] in ("done", "failed")]
     assert {detail["status"] for detail in done} == {"done", "failed"}
-    assert any("analysis" in detail for detail in done)  # the wild shape
+    assert any(is_wild(detail) for detail in done)
     assert any(CYRILLIC.search(" ".join(map(str, texts_of(detail)))) for detail in done)
 
 

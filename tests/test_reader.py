@@ -583,6 +583,130 @@ def test_it_cuts_a_collected_value_nested_deeper_than_twenty_levels_and_says_so(
     )
 
 
+# The analysis's summary and its title
+
+SUMMARY_FIELDS = [("transcript_summary", "summary"), ("call_summary_title", "title")]
+
+
+def test_it_reads_the_summary_and_title_from_the_wild_analysis():
+    conversation = read(
+        analysis={
+            "transcript_summary": "The customer's router kept dropping. A restart fixed it.",
+            "call_summary_title": "Router drops connection",
+            "evaluation_criteria_results": {},
+        }
+    )
+
+    assert conversation.summary == "The customer's router kept dropping. A restart fixed it."
+    assert conversation.title == "Router drops connection"
+    assert conversation.problems == ()
+
+
+@pytest.mark.parametrize(("key", "field"), SUMMARY_FIELDS)
+def test_it_reads_the_summary_and_title_at_the_top_level_too(key, field):
+    assert getattr(read(**{key: "Bestellung A-1 nicht angekommen"}), field) == (
+        "Bestellung A-1 nicht angekommen"
+    )
+
+
+def test_the_top_level_summary_comes_before_the_analysis_one():
+    conversation = read(transcript_summary="Top.", analysis={"transcript_summary": "Inside."})
+
+    assert conversation.summary == "Top."
+
+
+@pytest.mark.parametrize(("key", "field"), SUMMARY_FIELDS)
+@pytest.mark.parametrize("analysis", [{}, {"transcript_summary": None}, None], ids=repr)
+def test_a_missing_or_null_summary_or_title_is_none_and_no_problem(key, field, analysis):
+    conversation = read(analysis=analysis, **{key: None})
+
+    assert getattr(conversation, field) is None
+    assert conversation.problems == ()
+
+
+@pytest.mark.parametrize(("key", "field"), SUMMARY_FIELDS)
+@pytest.mark.parametrize("text", ["", "   ", "\n\t", "\x00", " \x00 \x00 "], ids=repr)
+def test_a_blank_summary_or_title_is_none_and_no_problem(key, field, text):
+    conversation = read(analysis={key: text})
+
+    assert getattr(conversation, field) is None
+    assert conversation.problems == ()
+
+
+@pytest.mark.parametrize(
+    "value", [3, 2.5, True, False, ["a summary"], {"text": "a summary"}], ids=repr
+)
+def test_a_summary_that_is_not_text_is_dropped_and_reported(value):
+    conversation = read(analysis={"transcript_summary": value})
+
+    assert conversation.summary is None
+    assert conversation.problems == ("The summary is not text.",)
+
+
+@pytest.mark.parametrize("value", [0, 1e300, True, [], {"en": "Router"}], ids=repr)
+def test_a_title_that_is_not_text_is_dropped_and_reported(value):
+    conversation = read(call_summary_title=value)
+
+    assert conversation.title is None
+    assert conversation.problems == ("The summary's title is not text.",)
+
+
+@pytest.mark.parametrize(("key", "field"), SUMMARY_FIELDS)
+def test_it_drops_nul_bytes_from_the_summary_and_title(key, field):
+    conversation = read(analysis={key: "\x00Refund\x00 for A-1\x00"})
+
+    assert getattr(conversation, field) == "Refund for A-1"
+    assert conversation.problems == ()
+
+
+def test_it_keeps_the_line_breaks_and_scripts_of_a_summary():
+    summary = "客户的订单 A-1 一直没有发货。\nتم حل المشكلة 🙂\n<b>bold</b>"
+
+    assert read(transcript_summary=f"  {summary}\n").summary == summary
+
+
+def test_it_puts_a_title_on_one_line():
+    assert read(call_summary_title=" Damaged\n\nparcel\t again ").title == "Damaged parcel again"
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "limit"),
+    [("transcript_summary", "summary", 10_000), ("call_summary_title", "title", 300)],
+)
+def test_it_keeps_a_summary_or_title_of_exactly_its_limit(key, field, limit):
+    conversation = read(analysis={key: "ä" * limit})
+
+    assert getattr(conversation, field) == "ä" * limit
+    assert conversation.problems == ()
+
+
+def test_it_cuts_a_huge_summary_to_ten_thousand_characters_and_says_so():
+    conversation = read(analysis={"transcript_summary": "Refund. " * 1_000_000})
+
+    assert len(conversation.summary) == 10_000
+    assert conversation.summary.startswith("Refund. Refund.")
+    assert conversation.summary.endswith("…")
+    assert conversation.problems == (
+        "The summary is longer than 10,000 characters; the rest is not shown.",
+    )
+
+
+def test_it_cuts_a_long_title_to_three_hundred_characters_and_says_so():
+    conversation = read(call_summary_title="x" * 301)
+
+    assert conversation.title == "x" * 299 + "…"
+    assert conversation.problems == (
+        "The summary's title is longer than 300 characters; the rest is not shown.",
+    )
+
+
+def test_an_analysis_that_is_not_an_object_leaves_no_summary_and_says_so():
+    conversation = read(analysis="The customer wanted a refund.")
+
+    assert (conversation.summary, conversation.title) == (None, None)
+    assert conversation.problems == ("The analysis is not an object.",)
+
+
 # Pages
 
 
@@ -671,7 +795,7 @@ KNOWN_KEYS = [
     "data_collection_results", "speaker", "role", "speaker_label", "text", "message",
     "timestamp", "time_in_call_secs", "offset", "score", "result", "feedback", "rationale",
     "criterion", "criteria_id", "name", "value", "conversations", "items", "next_cursor",
-    "has_more",
+    "has_more", "transcript_summary", "call_summary_title",
 ]  # fmt: skip
 
 scalars = (
@@ -713,6 +837,9 @@ def test_the_reader_never_raises_for_an_object_with_a_usable_id(data):
     assert conversation.id == "conv_1"
     assert all(isinstance(turn.text, str) for turn in conversation.transcript)
     assert conversation.duration is None or math.isfinite(conversation.duration)
+    for text, limit in ((conversation.summary, 10_000), (conversation.title, 300)):
+        assert text is None or (isinstance(text, str) and 0 < len(text) <= limit)
+        assert "\x00" not in (text or "")
 
 
 @settings(max_examples=300, deadline=None)

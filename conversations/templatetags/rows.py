@@ -15,7 +15,10 @@ through its checkbox, it never builds the id) and the `#review-<id>`, `#assignee
 `#tags-<id>` cells.
 """
 
+import math
+
 from django import template
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
@@ -44,7 +47,7 @@ ROW = (
     '  <td><input type="checkbox" name="ids" value="{id}" form="bulk"'
     ' aria-label="Select conversation {id}"></td>\n'
     "  <td>{started}</td>\n"
-    '  <td><a href="{detail}">{agent}</a></td>\n'
+    '  <td><a href="{detail}">{agent}</a>{hit}</td>\n'
     '  <td class="num">{duration}</td>\n'
     "  <td>{status}</td>\n"
     "  <td>{evaluation}</td>\n"
@@ -55,6 +58,13 @@ ACTIONS = (
     ' hx-target="#dialog-slot" aria-label="Delete conversation {id}">Delete</a></td>\n'
 )
 END = "</tr>\n"
+# Where a search matched the row's conversation (search.Hit): a link to that very turn.
+HIT = (
+    '<a class="hit" href="{href}"><span class="hit-where">{where}</span> '
+    '<span class="hit-text" dir="auto">{text}</span></a>{more}'
+)
+HIT_MORE = ' <span class="hit-more muted small">and {} more matching turn{}</span>'
+HIT_PLACES = {"title": "Title", "summary": "Summary"}
 STARTED = '<time datetime="{iso}">{text}</time> <span class="muted small">{ago}</span>'
 UNKNOWN_START = format_html('<span class="muted">{}</span>', "unknown")
 EVALUATION = '<span class="badge {outcome}">{outcome}</span>'
@@ -93,6 +103,7 @@ def conversation_rows(rows, agents, list_query, can_delete):
             # Safe strings added up stay safe: the escaped URL around the escaped id.
             "detail": detail + cid + detail_tail,
             "agent": agent_label(c, agents) or "unknown agent",
+            "hit": hit_link(row.hit, detail + cid + detail_tail) if row.hit else NOTHING,
             "duration": clock(c.duration),
             "status": c.status or "–",
             "evaluation": (
@@ -126,6 +137,22 @@ def review_values(review):
         if review.tags
         else NOTHING,
     }
+
+
+def hit_link(hit, detail):
+    """A search result's line: where it matched, the text with the match marked, and a link
+    that opens the conversation at that turn (app.js reads `#t=` and `#turn=`)."""
+    where, fragment = HIT_PLACES.get(hit.place, ""), ""
+    if hit.place == "value":
+        where = f"Collected {hit.label}"
+    elif hit.place == "turn":
+        speaker = (hit.speaker or "unknown").capitalize()
+        if hit.offset is not None and math.isfinite(hit.offset) and hit.offset >= 0:
+            where, fragment = f"{speaker} at {clock(hit.offset)}", f"#t={round(hit.offset, 3):g}"
+        else:
+            where, fragment = speaker, f"#turn={hit.position + 1}"
+    more = format_html(HIT_MORE, hit.others, pluralize(hit.others)) if hit.others else NOTHING
+    return format_html(HIT, href=detail + fragment, where=where, text=hit.marked(), more=more)
 
 
 def url_around_id(name):
