@@ -44,8 +44,16 @@ TOKEN_RE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
 def fold(text):
-    """Text as search compares it: NFKC, case folded, runs of whitespace as one space."""
-    return " ".join(unicodedata.normalize("NFKC", str(text)).casefold().split())
+    """Text as search compares it: NFKC, case folded, runs of whitespace as one space.
+
+    Normalized again after case folding, which can leave a sequence that NFKC composes: so
+    that folding what is folded changes nothing.
+    """
+    return " ".join(_fold_case(str(text)).split())
+
+
+def _fold_case(text):
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -317,7 +325,7 @@ def match_spans(text, terms):
     """
     folded, origin, space = [], [], True
     for index, character in enumerate(text):
-        for part in unicodedata.normalize("NFKC", character).casefold():
+        for part in _fold_case(character):
             if part.isspace():
                 if not space:
                     folded.append(" ")

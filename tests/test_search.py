@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conversations import client, index, search
 from conversations.models import IndexedConversation, IndexedText, IndexedTurn
@@ -374,3 +376,22 @@ def test_a_conversation_opened_from_a_search_says_where_it_is_in_the_results(
     IndexedConversation.objects.filter(pk=conversation_id).update(start_time=NOW - timedelta(1))
     monkeypatch.setattr("conversations.queries.SEARCH_COUNT_MAX", 1)
     assert place() == "A conversation past the first 1 of this list"
+
+
+@given(st.text(max_size=300))
+def test_any_typed_text_parses_into_folded_terms_without_a_newline(typed):
+    query = search.parse(typed)
+    for term in (*query.terms, *query.excluded):
+        assert term
+        assert search.fold(term) == term
+        assert search.SEPARATOR not in term
+
+
+@given(st.text(max_size=400), st.lists(st.text(min_size=1, max_size=5), max_size=3))
+def test_a_snippets_marks_lie_within_it_and_never_overlap(text, typed):
+    terms = tuple(term for term in map(search.fold, typed) if term)
+    cut, spans = search.snippet(text, terms)
+    last = 0
+    for start, end in spans:
+        assert last <= start < end <= len(cut)
+        last = end
