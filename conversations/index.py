@@ -142,7 +142,7 @@ def store(conversation):
         )
         for result in _unique(conversation.evaluation, lambda r: text(r.criterion, 200))
     )
-    IndexedValue.objects.bulk_create(
+    values = IndexedValue.objects.bulk_create(
         IndexedValue(
             conversation=row,
             key=text(item.key, 200),
@@ -151,8 +151,9 @@ def store(conversation):
         )
         for item in _unique(conversation.collected_data, lambda v: text(v.key, 200))
     )
+    turns = []
     if settings.INDEX_TRANSCRIPTS:
-        IndexedTurn.objects.bulk_create(
+        turns = IndexedTurn.objects.bulk_create(
             IndexedTurn(
                 conversation=row,
                 position=number,
@@ -162,20 +163,19 @@ def store(conversation):
             )
             for number, turn in enumerate(conversation.transcript)
         )
-    store_search_text(row, conversation)
+    store_search_text(row, values, turns)
     return row
 
 
-def store_search_text(row, conversation):
-    """The conversation's search text (search.py), with its turns while settings keep them."""
+def store_search_text(row, values, turns):
+    """The conversation's search text (search.py), made of what was just stored, so that
+    search.rebuild() makes the same one from the index later."""
     with_turns = settings.INDEX_TRANSCRIPTS
     body = search.text_of(
-        title=conversation.title or "",
-        summary=conversation.summary or "",
-        values=[
-            value_text(v.value) for v in conversation.collected_data if search.searchable(v.value)
-        ],
-        turns=[turn.text for turn in conversation.transcript] if with_turns else None,
+        title=row.title,
+        summary=row.summary,
+        values=[value.text for value in values if search.searchable(value.value)],
+        turns=[turn.text for turn in turns] if with_turns else None,
     )
     search.write(row, body, with_turns=with_turns)
 
@@ -192,7 +192,8 @@ def _unique(items, key):
 
 def purge(conversation_id):
     """Remove everything the index holds about a conversation (its rows cascade)."""
-    IndexedConversation.objects.filter(conversation_id=conversation_id).delete()
+    if IndexedConversation.objects.filter(conversation_id=conversation_id).delete()[0]:
+        search.note_residue()
 
 
 def drop_old_transcripts(now=None):
@@ -213,4 +214,5 @@ def drop_old_transcripts(now=None):
     for _ in range(REBUILD_BATCHES):
         if not search.rebuild(stale[:REBUILD_BATCH], with_turns=False):
             break
+        search.note_residue()
     return count

@@ -64,8 +64,9 @@ def read_minutes(value):
 
 
 def read_query(value):
-    """A search as typed, if it searches anything (search.parse)."""
-    return search.parse(value).text or None
+    """A search as typed, if it searches anything (search.parse): not "OR" or "-"."""
+    query = search.parse(value)
+    return query.text if query else None
 
 
 def write_minutes(minutes):

@@ -21,6 +21,8 @@ reading the texts, which is slower (docs/decisions.md).
 import dataclasses
 import re
 import unicodedata
+import uuid
+from collections import Counter
 from functools import reduce
 from operator import and_, or_
 
@@ -31,7 +33,13 @@ from django.db.models.expressions import RawSQL
 from django.utils.html import format_html, format_html_join
 
 from conversations import client
-from conversations.models import IndexedConversation, IndexedText, IndexedTurn, IndexedValue
+from conversations.models import (
+    IndexedConversation,
+    IndexedText,
+    IndexedTurn,
+    IndexedValue,
+    SyncState,
+)
 
 QUERY_MAX = 200  # characters of a query; more is cut
 TERMS_MAX = 12  # words and phrases of a query; more are ignored
@@ -121,7 +129,9 @@ def condition(query):
     ]
     absent = [~Q(search_text__body__contains=term) for term in query.excluded]
     candidates = _fts_candidates(query) if connection.vendor == "sqlite" else []
-    return reduce(and_, [*candidates, *contains, *absent], Q())
+    # A conversation whose text is not written yet is not one without the excluded words.
+    written = Q(search_text__isnull=False)
+    return reduce(and_, [written, *candidates, *contains, *absent])
 
 
 def _fts_candidates(query):
@@ -176,9 +186,11 @@ def rebuild(conversations, *, with_turns):
     rows = list(conversations.only("conversation_id", "title", "summary"))
     ids = [row.pk for row in rows]
     values, turns = {}, {}
-    for conversation_id, value, text in IndexedValue.objects.filter(
-        conversation_id__in=ids
-    ).values_list("conversation_id", "value", "text"):
+    for conversation_id, value, text in (
+        IndexedValue.objects.filter(conversation_id__in=ids)
+        .order_by("conversation_id", "pk")
+        .values_list("conversation_id", "value", "text")
+    ):
         if searchable(value):
             values.setdefault(conversation_id, []).append(text)
     if with_turns:
@@ -188,14 +200,27 @@ def rebuild(conversations, *, with_turns):
             .values_list("conversation_id", "text")
         ):
             turns.setdefault(conversation_id, []).append(text)
-    for row in rows:
-        body = text_of(
-            title=row.title,
-            summary=row.summary,
-            values=values.get(row.pk, ()),
-            turns=turns.get(row.pk, ()) if with_turns else None,
+    texts = [
+        IndexedText(
+            conversation=row,
+            has_turns=with_turns,
+            body=text_of(
+                title=row.title,
+                summary=row.summary,
+                values=values.get(row.pk, ()),
+                turns=turns.get(row.pk, ()) if with_turns else None,
+            ),
         )
-        write(row, body, with_turns=with_turns)
+        for row in rows
+    ]
+    # One statement for the batch; an existing text is replaced (SQLite's triggers see an
+    # UPDATE and keep the full-text table in step).
+    IndexedText.objects.bulk_create(
+        texts,
+        update_conflicts=True,
+        unique_fields=["conversation"],
+        update_fields=["body", "has_turns"],
+    )
     return len(rows)
 
 
@@ -203,6 +228,37 @@ def fill_missing(*, batch):
     """Give search texts to up to `batch` detailed conversations that have none; how many."""
     missing = IndexedConversation.objects.filter(detailed=True, search_text__isnull=True)
     return rebuild(missing.order_by("-start_time")[:batch], with_turns=settings.INDEX_TRANSCRIPTS)
+
+
+# What deleted text leaves behind (SQLite)
+#
+# FTS5's "delete" only adds a marker: the trigrams of a deleted text stay in the full-text
+# table's pages, with their positions, until its segments are merged, and the text could be
+# read back from the file or a backup of it. A deletion or a dropped transcript notes that
+# here; the worker then merges the segments ("optimize"), which leaves none of them.
+# (FTS5's secure-delete option does this at once, but needs SQLite 3.42.)
+RESIDUE = "search-residue"
+
+
+def note_residue():
+    """Remember that deleted text may remain in SQLite's full-text table."""
+    if connection.vendor == "sqlite":
+        SyncState.objects.update_or_create(
+            name=RESIDUE, defaults={"cursor": uuid.uuid4().hex, "finished": False}
+        )
+
+
+def clear_residue():
+    """Merge the full-text table's segments if deleted text may remain; whether it did."""
+    state = SyncState.objects.filter(name=RESIDUE).first()
+    if state is None or connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        # The table's name is ours; nothing typed becomes SQL.
+        cursor.execute(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
+    # Kept if another deletion noted residue meanwhile: the next run merges again.
+    SyncState.objects.filter(name=RESIDUE, cursor=state.cursor).delete()
+    return True
 
 
 # What a result shows
@@ -221,6 +277,7 @@ class Hit:
     position: int | None = None  # the turn's number, from 0
     label: str = ""  # a value's key
     others: int = 0  # how many other turns matched
+    shared: bool = False  # another turn starts at the same time (whole seconds do that)
 
     def marked(self):
         """The text with each match in <mark>, everything escaped."""
@@ -248,13 +305,14 @@ def hits(query, conversation_ids):
 
 def _turn_hits(terms, ids):
     """The best matching turn of each conversation, with how many others matched."""
-    best, matched = {}, {}
+    best, matched, starts = {}, {}, Counter()
     turns = IndexedTurn.objects.filter(conversation_id__in=ids).order_by(
         "conversation_id", "position"
     )
     for conversation_id, position, speaker, offset, text in turns.values_list(
         "conversation_id", "position", "speaker", "offset", "text"
     ):
+        starts[conversation_id, offset] += 1
         folded = fold(text)
         score = sum(1 for term in terms if term in folded)
         if not score:
@@ -269,6 +327,7 @@ def _turn_hits(terms, ids):
             offset=offset,
             position=position,
             others=matched[conversation_id] - 1,
+            shared=starts[conversation_id, offset] > 1,
         )
         for conversation_id, (_, position, speaker, offset, text) in best.items()
     }

@@ -139,8 +139,11 @@ def refresh():
 
 
 @db_periodic_task(crontab())
-def fill_search_texts():
-    """Every minute: the search texts of conversations indexed before search existed."""
+def keep_search_texts():
+    """Every minute: the search texts of conversations indexed before search existed, and
+    no trace of deleted text left in SQLite's full-text table (search.clear_residue)."""
+    if search.clear_residue():
+        log.info("Merged the full-text table: no deleted text remains in it")
     if not settings.INDEX_ENABLED:
         return
     filled = search.fill_missing(batch=SEARCH_FILL_BATCH)

@@ -115,18 +115,16 @@
     highlight(index);
   }
 
-  // A search result links to its turn: "#t=83" (seconds into the call) or "#turn=5" (the
-  // fifth turn, for one without a time). Mark that turn, bring it into view and seek there.
+  // A search result links to its turn: "#t=83" (seconds into the call), "#t=83&turn=12"
+  // when two turns start at that second, "#turn=12" for a turn without a time. Mark that
+  // turn, bring it into view and set the player there.
   function openAtHash() {
-    var match = /^#(t|turn)=(\d+(?:\.\d+)?)$/.exec(window.location.hash);
-    if (!match) return;
-    var target = null, time = null;
-    if (match[1] === "t") {
-      time = parseFloat(match[2]);
-      target = turns[turnAt(time + 0.0005)] || null;
-    } else {
-      target = document.querySelectorAll("#turns .turn")[parseInt(match[2], 10) - 1] || null;
-    }
+    var match = /^#(?:t=(\d+(?:\.\d+)?))?&?(?:turn=(\d+))?$/.exec(window.location.hash);
+    if (!match || !(match[1] || match[2])) return;
+    var time = match[1] ? parseFloat(match[1]) : null;
+    var target = match[2]
+      ? document.querySelectorAll("#turns .turn")[parseInt(match[2], 10) - 1]
+      : turns[turnAt(time + 0.0005)];
     if (!target) return;
     var previous = document.querySelector("#turns .turn.hit");
     if (previous) previous.classList.remove("hit");

@@ -6,10 +6,11 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conversations import client, index, search
+from conversations import client, index, search, tasks
 from conversations.models import IndexedConversation, IndexedText, IndexedTurn
 from conversations.reader import CollectedValue, Turn
 from tests.helpers import element, row_ids, text_of
@@ -395,3 +396,101 @@ def test_a_snippets_marks_lie_within_it_and_never_overlap(text, typed):
     for start, end in spans:
         assert last <= start < end <= len(cut)
         last = end
+
+
+def test_a_hit_link_keeps_every_filter_of_the_list(as_role, emulator, corpus):
+    html = as_role("Reviewer").get("/", {"q": "refund", "agent": "agent_1"}).content.decode()
+    link = element(html, "a", class_="hit")
+    assert 'href="/conversations/conv_en/?agent=agent_1&amp;q=refund#t=11.5"' in link
+
+
+def test_a_hit_on_a_turn_that_shares_its_second_names_the_turn(as_role, emulator):
+    index.store(
+        client.Conversation(
+            id="conv_seconds",
+            start_time=NOW,
+            transcript=(
+                Turn("agent", "Hello", 3.0),
+                Turn("user", "a zebrafish question", 12.0),
+                Turn("agent", "Sure.", 12.0),
+            ),
+        )
+    )
+    html = as_role("Reviewer").get("/", {"q": "zebrafish"}).content.decode()
+    assert 'href="/conversations/conv_seconds/?q=zebrafish#t=12&amp;turn=2"' in html
+
+
+def test_an_exclusion_alone_lists_only_conversations_whose_text_is_known(corpus):
+    IndexedText.objects.filter(conversation_id="conv_ja").delete()
+    assert found("-refund") == ["conv_de", "conv_ar", "conv_zh", "conv_summary"]
+
+
+@pytest.mark.parametrize("typed", ["OR", "-", '"', "  "])
+def test_a_query_that_searches_nothing_is_no_search(as_role, emulator, corpus, typed):
+    html = as_role("Reviewer").get("/", {"q": typed}).content.decode()
+    assert "Search needs the conversation index" not in html
+    assert 'value=""' in element(html, "input", id="q")
+
+
+def test_the_search_text_is_made_of_what_the_index_stored(db):
+    long_title = "word " * 100 + "needle"
+    index.store(
+        client.Conversation(
+            id="conv_long",
+            start_time=NOW,
+            title=long_title,
+            collected_data=(CollectedValue("a", "first", ""), CollectedValue("a", "second", "")),
+            transcript=(Turn("user", "hello", 1.0),),
+        )
+    )
+    stored = IndexedText.objects.get(conversation_id="conv_long").body
+    assert "needle" not in stored
+    assert "second" not in stored
+    IndexedText.objects.all().delete()
+    search.fill_missing(batch=1)
+    assert IndexedText.objects.get(conversation_id="conv_long").body == stored
+
+
+def fts_pages():
+    """Every page of SQLite's full-text table, as bytes."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT block FROM {search.FTS_TABLE}_data")  # noqa: S608
+        return b"".join(bytes(block or b"") for (block,) in cursor.fetchall())
+
+
+@pytest.mark.skipif("connection.vendor != 'sqlite'")
+def test_a_deleted_text_leaves_no_trigram_in_sqlites_full_text_table(db):
+    for number in range(3):
+        index.store(
+            client.Conversation(
+                id=f"conv_{number}",
+                start_time=NOW,
+                transcript=(Turn("user", f"card number qzvkxwplm{number}", 1.0),),
+            )
+        )
+    index.purge("conv_0")
+    # "lm0": a trigram only the deleted text had, still in the pages after the deletion.
+    assert b"lm0" in fts_pages()
+    tasks.keep_search_texts.call_local()
+    assert b"lm0" not in fts_pages()
+    assert b"lm1" in fts_pages()
+    assert found_ids("qzvkxwplm") == ["conv_1", "conv_2"]
+    assert not search.clear_residue()
+
+
+def found_ids(text):
+    matches = IndexedConversation.objects.filter(search.condition(search.parse(text)))
+    return sorted(matches.values_list("pk", flat=True))
+
+
+def test_the_migration_leaves_what_makes_search_fast(db):
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            names = {name for (name,) in cursor.fetchall()}
+            assert {
+                f"{search.FTS_TABLE}_{event}" for event in ("insert", "delete", "update")
+            } <= names
+        else:
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'indexedtext_trgm'")
+            assert "gin_trgm_ops" in cursor.fetchone()[0]

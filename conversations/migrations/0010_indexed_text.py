@@ -4,7 +4,7 @@ PostgreSQL: a trigram index (pg_trgm, a trusted extension the database's owner m
 serves `body LIKE '%term%'` in any script. SQLite: an FTS5 table with the trigram
 tokenizer, kept in step with the table by triggers, serves the same substrings
 (conversations/search.py). Conversations indexed before this migration get their text from
-the worker's `fill_search_texts` task.
+the worker's `keep_search_texts` task.
 """
 
 import django.db.models.deletion

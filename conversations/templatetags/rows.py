@@ -147,12 +147,16 @@ def hit_link(hit, detail):
         where = f"Collected {hit.label}"
     elif hit.place == "turn":
         speaker = (hit.speaker or "unknown").capitalize()
+        turn = f"turn={hit.position + 1}"
         if hit.offset is not None and math.isfinite(hit.offset) and hit.offset >= 0:
             where, fragment = f"{speaker} at {clock(hit.offset)}", f"#t={round(hit.offset, 3):g}"
+            # Two turns at one time: the number says which of them.
+            fragment += f"&{turn}" if hit.shared else ""
         else:
-            where, fragment = speaker, f"#turn={hit.position + 1}"
+            where, fragment = speaker, f"#{turn}"
     more = format_html(HIT_MORE, hit.others, pluralize(hit.others)) if hit.others else NOTHING
-    return format_html(HIT, href=detail + fragment, where=where, text=hit.marked(), more=more)
+    href = format_html("{}{}", detail, fragment)
+    return format_html(HIT, href=href, where=where, text=hit.marked(), more=more)
 
 
 def url_around_id(name):
