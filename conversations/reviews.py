@@ -7,6 +7,7 @@ whole indexed history; while the index is off or empty, by searching the platfor
 for matches, within a bound.
 """
 
+import contextlib
 import dataclasses
 import math
 import re
@@ -261,9 +262,10 @@ def fetch_page(review_filter, user, *, cursor=None, page_size=50):
 def index_page(review_filter, user, *, cursor, page_size):
     """A page of an indexed list after `cursor`; the first page has the list's counts."""
     conversations = queries.selected(review_filter, user)
-    found, next_cursor = queries.page(
-        conversations, review_filter.sort, cursor=cursor, size=page_size
-    )
+    with search.planned() if review_filter.query else contextlib.nullcontext():
+        found, next_cursor = queries.page(
+            conversations, review_filter.sort, cursor=cursor, size=page_size
+        )
     by_id = reviews_for(c.id for c in found)
     hits = search.hits(search.parse(review_filter.query), [c.id for c in found])
     rows = [Row(c, by_id.get(c.id), hits.get(c.id)) for c in found]

@@ -18,6 +18,7 @@ are the same. A term of fewer than three characters has no trigram: it is still 
 reading the texts, which is slower (docs/decisions.md).
 """
 
+import contextlib
 import dataclasses
 import re
 import unicodedata
@@ -27,9 +28,10 @@ from functools import reduce
 from operator import and_, or_
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, F, Func, Q
 from django.db.models.expressions import RawSQL
+from django.db.models.lookups import In
 from django.utils.html import format_html, format_html_join
 
 from conversations import client
@@ -134,6 +136,22 @@ def condition(query):
     return reduce(and_, [written, *candidates, *contains, *absent])
 
 
+@contextlib.contextmanager
+def planned():
+    """Run a search's statements without parallel workers on PostgreSQL.
+
+    Walking the newest conversations until enough match is the right plan for a common word;
+    in parallel, each worker reads far past what the LIMIT needs and competes with the web
+    workers for the cores (a Chinese string's page: 169 ms, 42 ms without; bench S1).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield
+
+
 def _fts_candidates(query):
     """On SQLite, the FTS5 table's answer for the groups it can answer (every term of three
     characters or more): the texts to check the exact conditions on, instead of all."""
@@ -145,7 +163,13 @@ def _fts_candidates(query):
     )
     # The table's name is ours, the expression a parameter: nothing typed becomes SQL.
     sql = f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s"  # noqa: S608
-    return [Q(search_text__id__in=RawSQL(sql, [expression]))]  # noqa: S611
+    # `+id IN (…)`: the unary plus keeps SQLite from taking the list as an index key to loop
+    # over (a probe a match a conversation: 21 s for a common word and a filter over
+    # 100,000); it tests membership in the list instead (bench/RESULTS.md, S1).
+    text_id = Func(
+        F("search_text__id"), template="+%(expressions)s", output_field=BigIntegerField()
+    )
+    return [In(text_id, RawSQL(sql, [expression]))]  # noqa: S611
 
 
 def _fts_string(term):

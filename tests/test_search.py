@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -494,3 +495,15 @@ def test_the_migration_leaves_what_makes_search_fast(db):
         else:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'indexedtext_trgm'")
             assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
+def test_a_searchs_count_is_made_once_for_its_list_and_the_calls_opened_from_it(
+    as_role, emulator, corpus
+):
+    reviewer = as_role("Reviewer")
+    reviewer.get("/", {"q": "refund"})
+    with CaptureQueriesContext(connection) as queries:
+        html = reviewer.get("/", {"q": "refund"}).content.decode()
+    assert "1 conversation" in text_of(element(html, "div", class_="list-summary"))
+    counted = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert not [sql for sql in counted if "indexedtext" in sql]
