@@ -12,6 +12,7 @@ ROLES = {
         "assign_conversation",
         "export_conversations",
         "view_auditrecord",
+        "view_analytics",
     ],
     "Admin": [
         "view_conversation",
@@ -21,6 +22,7 @@ ROLES = {
         "view_auditrecord",
         "delete_conversation",
         "create_agent_session",
+        "view_analytics",
     ],
 }
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from conversations import bulk_views, views
+from conversations import analytics_views, bulk_views, views
 
 app_name = "conversations"
 
@@ -21,4 +21,6 @@ urlpatterns = [
     path("agents/<str:agent_id>/token", views.agent_token, name="token"),
     path("audit/", views.audit_list, name="audit"),
     path("index/refresh", views.index_refresh, name="index_refresh"),
+    path("analytics/", analytics_views.analytics_page, name="analytics"),
+    path("analytics/<slug:chart>.csv", analytics_views.analytics_csv, name="analytics_csv"),
 ]

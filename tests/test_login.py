@@ -69,6 +69,7 @@ def test_the_roles_exist_with_their_permissions():
         "assign_conversation",
         "export_conversations",
         "view_auditrecord",
+        "view_analytics",
     }
     assert perms("Admin") == {
         "view_conversation",
@@ -78,6 +79,7 @@ def test_the_roles_exist_with_their_permissions():
         "view_auditrecord",
         "delete_conversation",
         "create_agent_session",
+        "view_analytics",
     }
 
 

@@ -65,10 +65,12 @@ def test_a_reviewer_clicks_a_search_hit_and_lands_on_the_turn(
 def test_a_search_in_another_script_finds_its_calls(login, live_server, emulator, screenshot):
     index_newest(emulator, INDEXED)
     page = login("Reviewer")
-    page.get_by_label("Search").fill("refund OR 退款 OR Rückerstattung")
+    # (No Chinese here: the test machine's Chromium has no font for it, and this page is
+    # the README's screenshot; tests/test_search.py searches every script.)
+    page.get_by_label("Search").fill("refund OR Rückerstattung")
     page.get_by_label("Search").press("Enter")
     hits = page.locator("a.hit mark")
     expect(hits.first).to_be_visible()
     screenshot(page, "search")
     shown = {text.casefold() for text in hits.all_inner_texts()}
-    assert shown <= {"refund", "退款", "rückerstattung"}
+    assert shown <= {"refund", "rückerstattung"}

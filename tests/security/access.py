@@ -90,6 +90,8 @@ ACCESS = {
     "conversations:signed_url": Row({"agent_id": AGENT}, GET=ADMINS),
     "conversations:token": Row({"agent_id": AGENT}, GET=ADMINS),
     "conversations:audit": Row(GET=LEADS),
+    "conversations:analytics": Row(GET=LEADS),
+    "conversations:analytics_csv": Row({"chart": "calls"}, GET=LEADS),
     "admin:index": Row(),
     "admin:login": Row(GET=ANYONE, POST=ANYONE),  # the form is open; it lets staff only in
     "admin:logout": Row(),
