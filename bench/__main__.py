@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import (
+    analytics,
     conversation_page,
     first_load,
     index,
@@ -27,13 +28,20 @@ from bench import (
     postgres,
     recording,
     report,
+    search,
     worker,
 )
 from bench.stack import ROOT, Stack, StackError
 from bench.timing import BenchError, fetch
 
 LOGS = ROOT / "bench" / "out"
-IDS = ("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8", "I1", "I2", "I3", "I4", "I5")
+IDS = (
+    *("P1", "P2", "P3", "P4", "P5", "P6", "P7", "P8"),
+    *("I1", "I2", "I3", "I4", "I5"),
+    *("S1", "S2", "S3"),
+)
+# The rows that need PostgreSQL and the indexed workspace.
+INDEXED = ("I", "S")
 CLIENTS = 64
 INDEX_SIZE_DEFAULT = 100_000
 
@@ -57,9 +65,9 @@ def run(selected, tmp, index_size):
             rows += measure_cached(stack, selected, uncached_p50)
         finally:
             stack.close()
-    if any(i.startswith("I") for i in selected):
+    if any(i.startswith(INDEXED) for i in selected):
         rows += measure_index(selected, tmp, index_size)
-    return sorted(rows, key=lambda row: (row.id[0] == "I", row.id))
+    return sorted(rows, key=lambda row: ("PIS".index(row.id[0]), row.id))
 
 
 def measure_index(selected, tmp, size):
@@ -73,9 +81,11 @@ def measure_index(selected, tmp, size):
         if "I2" in selected:
             print("I2: new conversations reaching the idle worker's index", flush=True)
             rows += worker.i2_new_conversations(tmp, databases)
-        if {"I3", "I4", "I5"} & set(selected):
+        if {"I3", "I4", "I5", "S2"} & set(selected):
             print(f"I3-I5: indexing {size:,} conversations on PostgreSQL", flush=True)
             rows += measure_indexed(selected, tmp, databases, size)
+        if {"S1", "S3"} & set(selected):
+            rows += search.measure(selected, tmp, databases, size)
     finally:
         databases.drop_all()
     return rows
@@ -91,6 +101,9 @@ def measure_indexed(selected, tmp, databases, size):
             rows += index.i4_export(stack)
         if "I5" in selected:
             rows += index.i5_disk(stack, databases, size)
+        # Last: it reads more details into the workspace.
+        if "S2" in selected:
+            rows += analytics.s2_analytics(stack, size)
     finally:
         stack.close()
     return rows
@@ -155,7 +168,7 @@ def main(argv=None):
     if unknown:
         parser.error(f"unknown ids: {', '.join(sorted(unknown))}")
     size = index_size()
-    missing = postgres.server_missing() if any(i.startswith("I") for i in selected) else None
+    missing = postgres.server_missing() if any(i.startswith(INDEXED) for i in selected) else None
     if missing:
         parser.exit(2, f"{missing}. I1-I5 need PostgreSQL; or run only P1-P8 with --only.\n")
     # SIGTERM tears down like Ctrl-C: the finally blocks stop every process started.
@@ -180,7 +193,7 @@ def main(argv=None):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     minutes = (time.monotonic() - started) / 60
-    indexed = size if any(i.startswith("I") for i in selected) else None
+    indexed = size if any(i.startswith(INDEXED) for i in selected) else None
     output = report.summary(rows, when=when, minutes=minutes, about=about, index_size=indexed)
     print("\n" + output)
     if not args.only and size == INDEX_SIZE_DEFAULT:

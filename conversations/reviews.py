@@ -267,6 +267,8 @@ def index_page(review_filter, user, *, cursor, page_size):
             conversations, review_filter.sort, cursor=cursor, size=page_size
         )
     by_id = reviews_for(c.id for c in found)
+    if review_filter.query and not cursor:
+        queries.remember_first_page(review_filter, user, (c.id for c in found))
     hits = search.hits(search.parse(review_filter.query), [c.id for c in found])
     rows = [Row(c, by_id.get(c.id), hits.get(c.id)) for c in found]
     counts = None if cursor else queries.counts(review_filter, user)

@@ -507,3 +507,18 @@ def test_a_searchs_count_is_made_once_for_its_list_and_the_calls_opened_from_it(
     assert "1 conversation" in text_of(element(html, "div", class_="list-summary"))
     counted = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
     assert not [sql for sql in counted if "indexedtext" in sql]
+
+
+def test_a_call_opened_from_a_searchs_first_page_knows_its_place_without_searching_again(
+    as_role, emulator, corpus
+):
+    reviewer = as_role("Reviewer")
+    conversation_id = emulator.conversation_ids()[0]
+    index.store(client.get_conversation(conversation_id))
+    IndexedText.objects.filter(conversation_id=conversation_id).update(body="a refund")
+    reviewer.get("/", {"q": "refund"})
+    with CaptureQueriesContext(connection) as queries:
+        html = reviewer.get(f"/conversations/{conversation_id}/", {"q": "refund"}).content
+    place = re.search(r'<p class="list-place[^"]*">(.*?)</p>', html.decode()).group(1)
+    assert place == "Conversation 2 of 2 in this list"
+    assert not [q["sql"] for q in queries.captured_queries if "indexedtext" in q["sql"]]

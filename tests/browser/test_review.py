@@ -50,7 +50,7 @@ def test_a_reviewer_filters_by_agent_and_loads_more(login, emulator, settings, s
     agent_id, _ = emulator.agents[0]
     page.get_by_label("Agent").fill(agent_id)
     page.get_by_role("button", name="Filter").click()
-    page.wait_for_url(re.compile(rf"\?agent={agent_id}"))
+    page.wait_for_url(re.compile(rf"[?&]agent={agent_id}"))
     shown = page.locator("tbody#rows tr[id^=row-]").evaluate_all("rows => rows.map(r => r.id)")
     assert shown == [f"row-{cid}" for cid in emulator.conversation_ids(agent_id)[:10]]
     page.go_back()
