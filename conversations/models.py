@@ -330,6 +330,9 @@ class IndexedText(models.Model):
     a join of 2,000,000. Its own integer key, because SQLite's full-text table
     (conversations_indexedtext_fts, migration 0010) follows this table by that key; on
     PostgreSQL a trigram index (pg_trgm) serves the same LIKE conditions (docs/decisions.md).
+    A later migration that makes Django rebuild this table on SQLite (altering a column
+    does) drops the full-text table's triggers: it must make them again as migration 0010
+    does (tests/test_search.py checks that they exist).
     """
 
     id = models.BigAutoField(primary_key=True)
