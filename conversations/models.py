@@ -455,3 +455,317 @@ class BulkJobItem(models.Model):
 
     def __str__(self):
         return f"{self.conversation_id}: {self.outcome}"
+
+
+# Quality assurance: scorecards and the scores given with them, comments, sampled review
+# queues and calibration rounds. Keyed by conversation id like reviews (a score may exist
+# before the index knows its conversation); a deletion removes them with the rest
+# (reviews.wipe_local_traces).
+
+
+class Scorecard(models.Model):
+    """A written rubric, for every agent or some. Its criteria live in versions: editing a
+    scorecard makes a new version, so that a score already given never changes."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True, max_length=2000)
+    # The agents it is for; empty: every agent.
+    agent_ids = models.JSONField(default=list, blank=True)
+    # Archived scorecards keep their scores but are no longer offered for new ones.
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        default_permissions = ()
+        permissions = [
+            ("manage_quality", "Can define scorecards, sampled queues and calibration rounds"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class ScorecardVersion(models.Model):
+    """One version of a scorecard: its criteria and pass mark as they were when saved."""
+
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    # A total below this (a percentage) fails the call; so does a failed auto-fail criterion.
+    pass_mark = models.PositiveSmallIntegerField(default=80)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scorecard", "-number"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["scorecard", "number"], name="one_version_number")
+        ]
+
+    def __str__(self):
+        return f"{self.scorecard_id} v{self.number}"
+
+
+class ScorecardCriterion(models.Model):
+    """One criterion of a scorecard version: what a pass looks like, its weight and type."""
+
+    class Kind(models.TextChoices):
+        PASS_FAIL = "pass_fail", "Pass / fail / not applicable"
+        SCALE = "scale", "Scale of 1 to 5"
+
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.CASCADE, related_name="criteria")
+    position = models.PositiveSmallIntegerField()
+    # The same criterion keeps its key from version to version: lists, exports and agreement
+    # follow a criterion by key across versions.
+    key = models.SlugField(max_length=50)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, max_length=2000)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PASS_FAIL)
+    weight = models.PositiveSmallIntegerField(default=1)
+    # A fail here (a 1 on a scale) makes the whole call's total 0: a compliance breach.
+    auto_fail = models.BooleanField(default=False)
+    # The platform's evaluation criterion (by id) this one judges the same thing as.
+    platform_criterion = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["version", "position"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="one_criterion_per_key"),
+            models.UniqueConstraint(
+                fields=["version", "position"], name="one_criterion_per_place"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class CalibrationRound(models.Model):
+    """Calls that chosen reviewers score blind on one scorecard version, for a lead to compare
+    and settle with an agreed score."""
+
+    name = models.CharField(max_length=200)
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="+")
+    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self):
+        return self.name
+
+
+class CalibrationCall(models.Model):
+    """One call of a calibration round."""
+
+    round = models.ForeignKey(CalibrationRound, on_delete=models.CASCADE, related_name="calls")
+    position = models.PositiveIntegerField()
+    conversation_id = models.CharField(max_length=128, db_index=True)
+
+    class Meta:
+        ordering = ["round", "position"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "conversation_id"], name="one_calibration_call"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.conversation_id} in {self.round_id}"
+
+
+class Score(models.Model):
+    """One person's scoring of one conversation on one scorecard version.
+
+    A review score is a reviewer's own (one per reviewer, conversation and scorecard); a
+    calibration score is given blind in a round; an agreed score is the lead's settlement of a
+    round. `current` marks the one that counts for the conversation in lists, exports and
+    analytics: the agreed score if there is one, else the newest review score.
+    """
+
+    class Kind(models.TextChoices):
+        REVIEW = "review", "Review"
+        CALIBRATION = "calibration", "Calibration"
+        AGREED = "agreed", "Agreed"
+
+    conversation_id = models.CharField(max_length=128)
+    scorecard = models.ForeignKey(Scorecard, on_delete=models.PROTECT, related_name="scores")
+    version = models.ForeignKey(ScorecardVersion, on_delete=models.PROTECT, related_name="scores")
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REVIEW)
+    calibration = models.ForeignKey(
+        CalibrationRound, null=True, blank=True, on_delete=models.CASCADE, related_name="scores"
+    )
+    # The username is copied so the score still says who gave it after the user is removed.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    # The weighted total as a percentage; None when every criterion was not applicable.
+    total = models.FloatField(null=True, blank=True)
+    auto_failed = models.BooleanField(default=False)
+    current = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation_id", "scorecard", "user"],
+                condition=models.Q(kind="review"),
+                name="one_review_score_per_reviewer",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation_id", "calibration", "user"],
+                condition=models.Q(kind="calibration"),
+                name="one_calibration_score_per_reviewer",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation_id", "calibration"],
+                condition=models.Q(kind="agreed"),
+                name="one_agreed_score_per_round",
+            ),
+            models.UniqueConstraint(
+                fields=["conversation_id", "scorecard"],
+                condition=models.Q(current=True),
+                name="one_current_score_per_scorecard",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["conversation_id", "current"], name="score_by_call"),
+            models.Index(fields=["current", "total"], name="score_by_total"),
+        ]
+
+    def __str__(self):
+        return f"{self.conversation_id}: {self.total} by {self.username}"
+
+
+class ScoreAnswer(models.Model):
+    """A score's value for one criterion, with an optional note."""
+
+    score = models.ForeignKey(Score, on_delete=models.CASCADE, related_name="answers")
+    criterion = models.ForeignKey(ScorecardCriterion, on_delete=models.PROTECT, related_name="+")
+    # "pass", "fail" or "na" for a pass/fail criterion; "1" to "5" (or "na") for a scale.
+    value = models.CharField(max_length=4)
+    # The value as a fraction of the criterion's weight (pass 1, fail 0, 3 of 5 is 0.5);
+    # None for not applicable, which leaves the criterion out of the total.
+    points = models.FloatField(null=True, blank=True)
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["score", "criterion"], name="one_answer_per_criterion")
+        ]
+
+    def __str__(self):
+        return f"{self.criterion_id}: {self.value}"
+
+
+class Comment(models.Model):
+    """One comment in a conversation's thread, optionally anchored to a transcript turn."""
+
+    conversation_id = models.CharField(max_length=128, db_index=True)
+    # The username is copied so the comment still says who wrote it after the user is removed.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150)
+    body = models.TextField(max_length=5000)
+    # The turn (its place in the transcript, from 0) the comment is about; None: the whole call.
+    turn = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    edited_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        default_permissions = ()
+
+    def __str__(self):
+        return f"{self.username} on {self.conversation_id}"
+
+
+class ReviewQueue(models.Model):
+    """A sample of a list's conversations for reviewers to work through.
+
+    Drawn once, at random but reproducibly: `seed` and `rule` draw the same sample from the
+    same conversations again (sampling.py), and `description` says in words how it was drawn.
+    """
+
+    class Assignment(models.TextChoices):
+        ROUND_ROBIN = "round_robin", "Round-robin over the chosen reviewers"
+        CLAIM = "claim", "Reviewers claim calls"
+
+    name = models.CharField(max_length=200)
+    # The list's filters the sample was drawn from, as the list's query string.
+    filter_query = models.TextField(blank=True, max_length=1000)
+    rule = models.JSONField(default=dict)
+    seed = models.BigIntegerField()
+    scorecard = models.ForeignKey(
+        Scorecard, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    assignment = models.CharField(
+        max_length=12, choices=Assignment.choices, default=Assignment.ROUND_ROBIN
+    )
+    reviewers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    # How many conversations the list held when the sample was drawn.
+    matched = models.PositiveIntegerField(default=0)
+    description = models.TextField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    username = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        default_permissions = ()
+
+    def __str__(self):
+        return self.name
+
+
+class QueueItem(models.Model):
+    """One conversation of a sampled queue: why it is there, whose it is, whether it is done."""
+
+    queue = models.ForeignKey(ReviewQueue, on_delete=models.CASCADE, related_name="items")
+    position = models.PositiveIntegerField()
+    conversation_id = models.CharField(max_length=128, db_index=True)
+    # "sampled", "minimum" (to reach the minimum per agent) or the "always include" rule.
+    reason = models.CharField(max_length=100, blank=True)
+    # Assigned round-robin, or claimed; None: nobody's yet.
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["queue", "position"]
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "position"], name="one_queue_item_per_place"),
+            models.UniqueConstraint(
+                fields=["queue", "conversation_id"], name="one_queue_item_per_call"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["queue", "reviewer", "done_at"], name="queue_item_todo"),
+        ]
+
+    def __str__(self):
+        return f"{self.conversation_id} in {self.queue_id}"

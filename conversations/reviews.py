@@ -21,7 +21,16 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date
 
 from conversations import client, index, queries, search
-from conversations.models import AuditRecord, Review, ReviewChange, Tag
+from conversations.models import (
+    AuditRecord,
+    CalibrationCall,
+    Comment,
+    QueueItem,
+    Review,
+    ReviewChange,
+    Score,
+    Tag,
+)
 
 # How many conversations one list request may search through for a review filter.
 MAX_SCAN = 1000
@@ -568,9 +577,14 @@ def history(conversation_id, limit=100):
 
 def wipe_local_traces(conversation_id):
     """Remove everything the dashboard stored about a conversation, except the audit log:
-    its review, the review's history, and its index records."""
+    its review, the review's history, its comments, scores (with their answers), places in
+    sampled queues and calibration rounds, and its index records."""
     Review.objects.filter(conversation_id=conversation_id).delete()
     ReviewChange.objects.filter(conversation_id=conversation_id).delete()
+    Comment.objects.filter(conversation_id=conversation_id).delete()
+    Score.objects.filter(conversation_id=conversation_id).delete()
+    QueueItem.objects.filter(conversation_id=conversation_id).delete()
+    CalibrationCall.objects.filter(conversation_id=conversation_id).delete()
     index.purge(conversation_id)
 
 

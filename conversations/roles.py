@@ -13,6 +13,7 @@ ROLES = {
         "export_conversations",
         "view_auditrecord",
         "view_analytics",
+        "manage_quality",
     ],
     "Admin": [
         "view_conversation",
@@ -23,6 +24,7 @@ ROLES = {
         "delete_conversation",
         "create_agent_session",
         "view_analytics",
+        "manage_quality",
     ],
 }
 
