@@ -5,15 +5,18 @@ the query, and count from the conversation index (analytics.py); charts are draw
 analytics_charts.py and charts.py.
 """
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from conversations import analytics, analytics_charts, charts, export, queries
+from conversations import analytics, analytics_charts, calibration, charts, export, queries
 from conversations.agents import agents_seen
 from conversations.errors import render_error
+from conversations.models import Score
 from conversations.views import download, filter_from
 
 analytics_required = permission_required("conversations.view_analytics", raise_exception=True)
@@ -36,6 +39,12 @@ FILTER_NAMES = {
     "result": "Result",
     "data_key": "Collected data",
     "data_value": "Collected value",
+    "scorecard": "Scorecard",
+    "score_min": "Score at least (%)",
+    "score_max": "Score at most (%)",
+    "qa_criterion": "Scorecard criterion",
+    "qa_value": "Scorecard answer",
+    "disagree": "Disagrees with the platform on",
 }
 # The list's days are the range's (the form has them); its order changes no count.
 DAYS = {"since", "until"}
@@ -60,6 +69,7 @@ def analytics_page(request):
             (heading, [draw(figures, slug, request.GET) for slug in slugs])
             for heading, slugs in analytics_charts.SECTIONS
         ]
+        context.update(quality_context(scope))
     return render(request, "conversations/analytics.html", context)
 
 
@@ -92,6 +102,23 @@ def csv_url(slug, params):
     url = reverse("conversations:analytics_csv", args=[slug])
     query = params.urlencode()
     return f"{url}?{query}" if query else url
+
+
+def quality_context(scope):
+    """Reviewer agreement over the calibration scores of the page's calls, and how often the
+    platform's verdicts match the people's, with a link to the calls where they differ."""
+    calls = scope.conversations()
+    links = analytics_charts.Links.of(scope).range()
+    joiner = "&" if "?" in links else "?"
+    return {
+        "reviewer_agreement": calibration.agreement_per_criterion(
+            Score.objects.filter(conversation_id__in=calls.values("pk"))
+        ),
+        "human_vs_automatic": [
+            (row, f"{links}{joiner}{urlencode({'disagree': row.platform_criterion})}")
+            for row in calibration.human_vs_automatic(calls)
+        ],
+    }
 
 
 def page_context(scope, agents, key, available):

@@ -213,7 +213,7 @@ class _Recorder:
             return self.result(
                 Outcome.ATTEMPTED,
                 f"Conversation {self.conversation_id} is no longer on the platform, but the"
-                " dashboard could not record that or forget its notes. Try again in a"
+                " dashboard could not record that or forget its review. Try again in a"
                 " moment.",
                 503,
             )

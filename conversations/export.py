@@ -14,7 +14,9 @@ Where an export reads its conversations (`source_for`) is where the list reads t
   ("data: <key>"), at most COLUMNS_MAX of each, the most frequent among the exported
   conversations first; what does not fit goes to one JSON column each ("evaluation: other",
   "data: other"), there only when something was left out. The rationales are in JSON Lines
-  only, where "evaluation" maps each criterion to its result, score and rationale.
+  only, where "evaluation" maps each criterion to its result, score and rationale. A CSV's
+  current score (QA_COLUMNS) is followed by one column per scorecard criterion its
+  conversations' scores answered ("qa: <criterion>", its value), bounded in the same way.
 - Else from the platform: its list is followed to its end and each conversation is fetched
   once for its evaluation and collected data, a few at a time. The criteria and keys are
   then not known before the last row, so the CSV has one "evaluation" and one
@@ -43,7 +45,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from conversations import client, queries, reviews
+from conversations import client, comments, queries, reviews
 from conversations.models import AuditRecord, Review, ReviewChange
 
 log = logging.getLogger(__name__)
@@ -66,11 +68,14 @@ LAST_COLUMNS = [
     "review_status",
     "assignee",
     "tags",
-    "notes",
+    "comments",
     "reviewer",
     "reviewed_at",
     "link",
 ]
+# A call's current score: with several scorecards, the highest total's (the list's score sort
+# orders by it), or the filtered scorecard's; JSON Lines carries each.
+QA_COLUMNS = ["qa_scorecard", "qa_total", "qa_auto_failed", "qa_scored_by"]
 # Excel reads a CSV file as UTF-8 only when it starts with this.
 BOM = "\ufeff"
 # Conversations read from the index at once: a few queries each, and as many rows in memory.
@@ -118,20 +123,27 @@ def export_lines(review_filter, user, fmt, base_url, source):
         conversations = queries.export_selected(review_filter, user)
         scope = None
         if fmt == "csv":
-            scope = queries.export_scope(conversations, most=COLUMNS_MAX)
-        records = index_records(conversations, review_filter.sort, link_to)
+            scope = queries.export_scope(
+                conversations, most=COLUMNS_MAX, scorecard=review_filter.scorecard
+            )
+        records = index_records(
+            conversations, review_filter.sort, link_to, scorecard=review_filter.scorecard
+        )
     else:
         scope, records = None, platform_records(review_filter, user, link_to)
     yield from as_csv(records, scope) if fmt == "csv" else as_jsonl(records)
 
 
-def index_records(conversations, sort, link_to):
-    """One dict per conversation of the index, a batch at a time: a few queries a batch."""
+def index_records(conversations, sort, link_to, *, scorecard=None):
+    """One dict per conversation of the index, a batch at a time: a few queries a batch.
+    Its "scores" are its current ones, only `scorecard`'s when the list is filtered by one."""
     for rows in queries.export_batches(conversations, sort, size=BATCH_SIZE):
         ids = [row.conversation_id for row in rows]
         evaluations, values = queries.export_details(ids)
         by_id = reviews.reviews_for(ids)
         reviewers = last_reviewers(by_id)
+        threads = comments.comments_for(ids)
+        scores = queries.export_scores(ids, scorecard=scorecard)
         for row in rows:
             conversation = dataclasses.replace(
                 queries.as_conversation(row),
@@ -139,12 +151,16 @@ def index_records(conversations, sort, link_to):
                 evaluation=tuple(evaluations.get(row.conversation_id, ())),
                 collected_data=tuple(values.get(row.conversation_id, ())),
             )
-            yield as_record(
-                conversation,
-                by_id.get(row.conversation_id),
-                messages=row.messages if row.has_detail else None,
-                reviewer=reviewers.get(row.conversation_id),
-                link=link_to(row.conversation_id),
+            yield (
+                as_record(
+                    conversation,
+                    by_id.get(row.conversation_id),
+                    messages=row.messages if row.has_detail else None,
+                    reviewer=reviewers.get(row.conversation_id),
+                    link=link_to(row.conversation_id),
+                )
+                | {"comments": threads.get(row.conversation_id, [])}
+                | {"scores": scores.get(row.conversation_id, [])}
             )
 
 
@@ -166,13 +182,21 @@ def platform_records(review_filter, user, link_to):
             )
             rows = [row for row in result.rows if row.conversation.id not in pending]
             reviewers = last_reviewers({row.conversation.id: row.review for row in rows})
+            threads = comments.comments_for(row.conversation.id for row in rows)
+            scores = queries.export_scores(
+                [row.conversation.id for row in rows], scorecard=review_filter.scorecard
+            )
             for row, detail in zip(rows, pool.map(fetch_detail, rows), strict=True):
-                yield as_record(
-                    with_summary(detail, row.conversation) if detail else row.conversation,
-                    row.review,
-                    messages=len(detail.transcript) if detail else None,
-                    reviewer=reviewers.get(row.conversation.id),
-                    link=link_to(row.conversation.id),
+                yield (
+                    as_record(
+                        with_summary(detail, row.conversation) if detail else row.conversation,
+                        row.review,
+                        messages=len(detail.transcript) if detail else None,
+                        reviewer=reviewers.get(row.conversation.id),
+                        link=link_to(row.conversation.id),
+                    )
+                    | {"comments": threads.get(row.conversation.id, [])}
+                    | {"scores": scores.get(row.conversation.id, [])}
                 )
             if not result.has_more:
                 return
@@ -222,7 +246,8 @@ def has_verdict(review):
 
 
 def as_record(conversation, review, *, messages, reviewer, link):
-    """One exported conversation: what the platform said of it, and its review."""
+    """One exported conversation: what the platform said of it, and its review. The caller
+    adds its "comments" (comments.comments_for, a batch at once; a CSV has their number)."""
     reviewed_by, reviewed_at = reviewer or ("", None)
     return {
         "conversation_id": conversation.id,
@@ -242,7 +267,6 @@ def as_record(conversation, review, *, messages, reviewer, link):
         "review_status": review.status if review else "unreviewed",
         "assignee": review.assignee.get_username() if review and review.assignee else "",
         "tags": list(review.tags) if review else [],
-        "notes": review.notes if review else "",
         "reviewer": reviewed_by,
         "reviewed_at": iso(reviewed_at),
         "link": link,
@@ -296,7 +320,14 @@ def as_csv(records, scope):
     data as a JSON object each.
     """
     if scope is None:
-        columns = [*FIRST_COLUMNS, "evaluation", "collected_data", *LAST_COLUMNS]
+        columns = [
+            *FIRST_COLUMNS,
+            "evaluation",
+            "collected_data",
+            *QA_COLUMNS,
+            "qa_answers",
+            *LAST_COLUMNS,
+        ]
     else:
         columns = [
             *FIRST_COLUMNS,
@@ -304,6 +335,9 @@ def as_csv(records, scope):
             *(["evaluation: other"] if scope.more_criteria else []),
             *(f"data: {key}" for key in scope.keys),
             *(["data: other"] if scope.more_keys else []),
+            *QA_COLUMNS,
+            *(f"qa: {name}" for _, name in scope.qa_criteria),
+            *(["qa: other"] if scope.more_qa else []),
             *LAST_COLUMNS,
         ]
     return csv_lines(columns, (csv_values(record, scope) for record in records))
@@ -312,19 +346,36 @@ def as_csv(records, scope):
 def csv_values(record, scope):
     """A record's cells in the order of as_csv's columns."""
     first = [record[name] for name in FIRST_COLUMNS]
-    last = [record[name] for name in LAST_COLUMNS]
+    last = [len(record[name]) if name == "comments" else record[name] for name in LAST_COLUMNS]
     results = {name: result_of(entry) for name, entry in record["evaluation"].items()}
     data = record["collected_data"]
+    score, answers = qa_of(record["scores"])
     if scope is None:
-        return [*first, results, data, *last]
+        return [*first, results, data, *score, answers or None, *last]
     return [
         *first,
         *(results.get(criterion) for criterion in scope.criteria),
         *([rest_of(results, scope.criteria)] if scope.more_criteria else []),
         *(data_cell(data.get(key)) for key in scope.keys),
         *([rest_of(data, scope.keys)] if scope.more_keys else []),
+        *score,
+        *(answers.get(key) for key, _ in scope.qa_criteria),
+        *([rest_of(answers, dict(scope.qa_criteria))] if scope.more_qa else []),
         *last,
     ]
+
+
+def qa_of(scores):
+    """The QA_COLUMNS cells of a record's first score (the highest total), and its values by
+    criterion key; empty cells for a call with no current score."""
+    if not scores:
+        return [None] * len(QA_COLUMNS), {}
+    score = scores[0]
+    total = None if score["total"] is None else round(score["total"], 2)
+    total = int(total) if total is not None and total.is_integer() else total
+    auto_failed = "yes" if score["auto_failed"] else "no"
+    answers = {key: answer["value"] for key, answer in score["answers"].items()}
+    return [score["scorecard"], total, auto_failed, score["scored_by"]], answers
 
 
 def rest_of(cells, named):

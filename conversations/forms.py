@@ -3,7 +3,7 @@ from django import forms
 from conversations.models import Review
 from conversations.reviews import assignable_users, parse_tags
 
-FIELDS = ("status", "assignee", "tags", "notes")
+FIELDS = ("status", "assignee", "tags")
 
 
 class ReviewForm(forms.Form):
@@ -23,13 +23,13 @@ class ReviewForm(forms.Form):
         error_messages={"invalid_choice": "Only people with a review role can be assigned."},
     )
     tags = forms.CharField(required=False, max_length=2000)
-    notes = forms.CharField(required=False, max_length=10_000)
     status_was = forms.CharField(required=False, max_length=20)
     assignee_was = forms.CharField(required=False, max_length=150)
     tags_was = forms.CharField(required=False, max_length=2000)
-    notes_was = forms.CharField(required=False, max_length=20_000)
     # The list and filter the reviewer came from, for "Save and next".
     list_query = forms.CharField(required=False, max_length=1000)
+    # The sampled queue the reviewer is walking, for "Save and next" (sampling.py).
+    queue = forms.IntegerField(required=False, min_value=1, max_value=2**62)
 
     def __init__(self, data=None, *args, can_assign=False, **kwargs):
         if data is not None and "assignee" in data and data["assignee"] == data.get("assignee_was"):
@@ -81,9 +81,7 @@ class ReviewForm(forms.Form):
 
 
 def normalized(name, value):
-    """A submitted value as it is stored: tags as a list, notes with plain line ends."""
+    """A submitted value as it is stored: tags as a list."""
     if name == "tags":
         return parse_tags(value)
-    if name == "notes":
-        return value.replace("\r\n", "\n")
     return value

@@ -166,6 +166,12 @@ FILTER_WORDS = {
     "result": "evaluation result",
     "data_key": "collected data",
     "data_value": "collected value",
+    "scorecard": "scorecard",
+    "score_min": "score at least (%)",
+    "score_max": "score at most (%)",
+    "qa_criterion": "scorecard criterion",
+    "qa_value": "scorecard answer",
+    "disagree": "disagrees with the platform on",
 }
 
 

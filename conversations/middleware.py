@@ -142,7 +142,7 @@ class CompressionMiddleware(GZipMiddleware):
 class NoStoreMiddleware:
     """Whatever a signed-in user is shown is stored by no browser or proxy.
 
-    Review notes, tags, user names and audit records would otherwise stay in the browser's
+    Comments, tags, user names and audit records would otherwise stay in the browser's
     cache, and Back would show a review as it was before it changed. A response that chose
     its own Cache-Control keeps it; static files never get here (WhiteNoise answers first,
     with its long caching); answers to anonymous requests (login, health checks) are left

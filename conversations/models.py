@@ -130,7 +130,8 @@ class AuditRecord(models.Model):
 
 
 class Review(models.Model):
-    """A reviewer's judgement of one conversation: status, assignee, tags and notes."""
+    """A reviewer's judgement of one conversation: status, assignee and tags. What people say
+    about it is its comment thread (Comment)."""
 
     class Status(models.TextChoices):
         UNREVIEWED = "unreviewed", "Unreviewed"
@@ -145,7 +146,6 @@ class Review(models.Model):
     )
     # Kept on the row, not in a join table, so the list reads a page's reviews in one query.
     tags = models.JSONField(default=list, blank=True)
-    notes = models.TextField(blank=True, max_length=10_000)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -153,7 +153,7 @@ class Review(models.Model):
         # The queues (Flagged, Needs follow-up) join the index on the reviews of one status.
         indexes = [models.Index(fields=["status", "conversation_id"], name="review_status_idx")]
         permissions = [
-            ("review_conversation", "Can set review status, tags and notes"),
+            ("review_conversation", "Can review conversations: status, tags, comments and scores"),
             ("assign_conversation", "Can assign conversations to reviewers"),
             ("export_conversations", "Can export the conversation list with reviews"),
             ("view_analytics", "Can view analytics across conversations"),
@@ -536,9 +536,7 @@ class ScorecardCriterion(models.Model):
         default_permissions = ()
         constraints = [
             models.UniqueConstraint(fields=["version", "key"], name="one_criterion_per_key"),
-            models.UniqueConstraint(
-                fields=["version", "position"], name="one_criterion_per_place"
-            ),
+            models.UniqueConstraint(fields=["version", "position"], name="one_criterion_per_place"),
         ]
 
     def __str__(self):

@@ -5,7 +5,10 @@ state, dates, duration, outcome, an evaluation result, a collected value) or a s
 platform lacks. The answer covers the whole indexed history, with exact counts:
 
 - review state is joined by conversation id (a review is not a foreign key: it may exist
-  before the index knows its conversation), as EXISTS subqueries on reviews;
+  before the index knows its conversation), as EXISTS subqueries on reviews; so is a
+  conversation's current score (its scorecard, total, answers, and whether it disagrees with
+  the platform's evaluation), and a sort by a score orders by an annotation (_with_sort_key)
+  that pages and their cursors read as they read a field;
 - a conversation that a deletion through the dashboard removed is never listed, whatever
   the index still holds (the audit log decides, as for the platform's list);
 - pages are keyset pages: the cursor holds the last row's sort key and id, so that page 100
@@ -29,7 +32,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count, Exists, F, Max, OuterRef, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, Subquery
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -40,6 +43,10 @@ from conversations.models import (
     IndexedEvaluation,
     IndexedValue,
     Review,
+    Score,
+    ScoreAnswer,
+    Scorecard,
+    ScorecardCriterion,
     SyncState,
 )
 
@@ -57,8 +64,25 @@ SORTS = {
     "oldest": Sort("Oldest first", "start_time", False),
     "longest": Sort("Longest first", "duration", True),
     "shortest": Sort("Shortest first", "duration", False),
+    # By the current score (_with_sort_key): the filtered scorecard's total, else the highest.
+    "score_high": Sort("Highest score first", "qa_total", True),
+    "score_low": Sort("Lowest score first", "qa_total", False),
+    # By the points of the filtered scorecard criterion (`qa_criterion`), offered with one.
+    "criterion_best": Sort("Criterion: best first", "qa_points", True),
+    "criterion_worst": Sort("Criterion: worst first", "qa_points", False),
 }
 DEFAULT_SORT = "newest"
+CRITERION_SORTS = frozenset(name for name, sort in SORTS.items() if sort.field == "qa_points")
+# A scorecard criterion's answers: pass/fail/not applicable, or a 1-5 scale (or na).
+QA_VALUES = {
+    "pass": "Pass",
+    "fail": "Fail",
+    "na": "Not applicable",
+    **{str(n): f"{n} of 5" for n in range(1, 6)},
+}
+# A human answer that agrees with the platform's "success", and one that agrees with its
+# "failure"; a 3, a "na" and the platform's "unknown" are compared with nothing.
+PASSING, FAILING = ("pass", "4", "5"), ("fail", "1", "2")
 # The platform's verdict on a call (`call_successful`): "unknown" is also no verdict at all.
 OUTCOMES = {"success": ("success",), "failure": ("failure",), "unknown": ("unknown", "")}
 # An evaluation criterion's result.
@@ -157,9 +181,10 @@ def selected(review_filter, user):
         *_platform_conditions(review_filter),
         *_review_conditions(review_filter, user),
         *_detail_conditions(review_filter),
+        *_score_conditions(review_filter),
     ):
         conversations = conversations.filter(condition)
-    return conversations
+    return _with_sort_key(conversations, review_filter)
 
 
 def _gone():
@@ -218,6 +243,76 @@ def _detail_conditions(review_filter):
 
 def _given(**lookups):
     return {name: value for name, value in lookups.items() if value}
+
+
+def _score_conditions(review_filter):
+    """The current score's scorecard, total and answers, as one EXISTS: the same score meets
+    them all. A criterion alone selects the calls scored on it, a value alone the calls with
+    any answer of that value. Then the disagreement with the platform, if asked."""
+    scores = _current_scores(review_filter)
+    bounds = {"total__gte": review_filter.score_min, "total__lte": review_filter.score_max}
+    bounds = {lookup: value for lookup, value in bounds.items() if value is not None}
+    answers = _given(criterion__key=review_filter.qa_criterion, value=review_filter.qa_value)
+    if bounds:
+        scores = scores.filter(**bounds)
+    if answers:
+        scores = scores.filter(Exists(ScoreAnswer.objects.filter(score=OuterRef("pk"), **answers)))
+    if review_filter.scorecard or bounds or answers:
+        yield Exists(scores)
+    if review_filter.disagree:
+        yield _disagreeing(review_filter)
+
+
+def _current_scores(review_filter):
+    """The current scores of the outer conversation, on the filtered scorecard if any."""
+    scores = Score.objects.filter(current=True, conversation_id=OuterRef("conversation_id"))
+    if review_filter.scorecard:
+        scores = scores.filter(scorecard_id=review_filter.scorecard)
+    return scores
+
+
+def _current_answers(review_filter):
+    """The answers of the outer conversation's current scores (as _current_scores)."""
+    answers = ScoreAnswer.objects.filter(
+        score__current=True, score__conversation_id=OuterRef("conversation_id")
+    )
+    if review_filter.scorecard:
+        answers = answers.filter(score__scorecard_id=review_filter.scorecard)
+    return answers
+
+
+def _disagreeing(review_filter):
+    """Calls whose current score passes a criterion linked to the platform's criterion
+    `disagree` where the platform's result is a failure, or fails one where it is a success."""
+    criterion = review_filter.disagree
+    linked = _current_answers(review_filter).filter(criterion__platform_criterion=criterion)
+    results = IndexedEvaluation.objects.filter(conversation=OuterRef("pk"), criterion=criterion)
+
+    def human(values):
+        return Exists(linked.filter(value__in=values))
+
+    def platform(result):
+        return Exists(results.filter(result=result))
+
+    return (human(PASSING) & platform("failure")) | (human(FAILING) & platform("success"))
+
+
+def _with_sort_key(conversations, review_filter):
+    """The conversations with the sort's key when it is a score's, not a field: `qa_total`,
+    the current total (the filtered scorecard's, else the highest), or `qa_points`, the
+    filtered criterion's points (the highest, when several scorecards have it)."""
+    field = SORTS[review_filter.sort or DEFAULT_SORT].field
+    if field == "qa_total":
+        totals = _current_scores(review_filter).filter(total__isnull=False)
+        totals = totals.order_by("-total").values("total")[:1]
+        return conversations.annotate(qa_total=Subquery(totals))
+    if field == "qa_points":
+        points = _current_answers(review_filter).filter(
+            criterion__key=review_filter.qa_criterion, points__isnull=False
+        )
+        points = points.order_by("-points").values("points")[:1]
+        return conversations.annotate(qa_points=Subquery(points))
+    return conversations
 
 
 def _reviewed(condition):
@@ -425,7 +520,8 @@ def next_after(review_filter, user, current_id, *, wrap):
     the list (it was just reviewed); from the top when `wrap` and none follows, or when the
     index does not have it yet."""
     conversations = selected(review_filter, user).exclude(pk=current_id)
-    current = IndexedConversation.objects.filter(pk=current_id).only(*ROW_FIELDS).first()
+    current = IndexedConversation.objects.filter(pk=current_id)
+    current = _with_sort_key(current, review_filter).only(*ROW_FIELDS).first()
     found = []
     if current is not None:
         after = position_of(current, review_filter.sort)
@@ -470,6 +566,63 @@ def _choices(cache_key, model, field):
     return cache.get_or_set(cache_key, read, CHOICES_SECONDS)
 
 
+# Scores, as a list's rows and an export show them
+
+
+@dataclasses.dataclass(frozen=True)
+class CurrentScore:
+    """A conversation's current score on one scorecard (models.Score.current)."""
+
+    pk: int
+    conversation_id: str
+    scorecard_id: int
+    scorecard: str
+    version: int
+    total: float | None  # None: every criterion was not applicable
+    auto_failed: bool
+    scored_by: str
+
+
+def current_scores(conversation_ids, *, scorecard=None):
+    """The current scores of these conversations, by id, the highest total first (the one
+    a score sort orders by), then by scorecard: one query. Only `scorecard`'s, if given."""
+    scores = Score.objects.filter(current=True, conversation_id__in=list(conversation_ids))
+    if scorecard:
+        scores = scores.filter(scorecard_id=scorecard)
+    found = defaultdict(list)
+    for values in scores.order_by(
+        F("total").desc(nulls_last=True), "scorecard__name", "pk"
+    ).values_list(
+        "pk",
+        "conversation_id",
+        "scorecard_id",
+        "scorecard__name",
+        "version__number",
+        "total",
+        "auto_failed",
+        "username",
+    ):
+        found[values[1]].append(CurrentScore(*values))
+    return found
+
+
+def scorecard_choices():
+    """The active scorecards, for the filter form: (id, name)."""
+    return list(Scorecard.objects.filter(active=True).values_list("pk", "name")[:CHOICES_MAX])
+
+
+def criterion_choices():
+    """The criteria of the active scorecards, for the filter form: (key, name), by name; a
+    key's name is its newest version's."""
+    criteria = ScorecardCriterion.objects.filter(version__scorecard__active=True)
+    names = {}
+    for key, name in criteria.order_by("key", "-version__created_at", "-pk").values_list(
+        "key", "name"
+    ):
+        names.setdefault(key, name)
+    return sorted(names.items(), key=lambda item: (item[1].casefold(), item[0]))[:CHOICES_MAX]
+
+
 # Exports
 #
 # An export (conversations/export.py) reads the list's conversations from the index in the
@@ -486,6 +639,9 @@ class ExportScope:
     keys: tuple[str, ...]
     more_criteria: bool = False
     more_keys: bool = False
+    # Scorecard criteria, as (key, column name), and whether some were left out.
+    qa_criteria: tuple[tuple[str, str], ...] = ()
+    more_qa: bool = False
 
 
 def export_selected(review_filter, user):
@@ -497,16 +653,56 @@ def export_selected(review_filter, user):
     return selected(review_filter, user).filter(~Exists(pending))
 
 
-def export_scope(conversations, *, most):
+def export_scope(conversations, *, most, scorecard=None):
     """The criteria and keys of these conversations (ExportScope), at most `most` of each:
-    one query each.
+    one query each, and one more for the scorecard criteria's names.
 
     Platform data can hold any number of distinct keys; a column each would make a file
     nobody can open. One more than `most` is read to know whether any were left out.
     """
     criteria = most_frequent(IndexedEvaluation, "criterion", conversations, most + 1)
     keys = most_frequent(IndexedValue, "key", conversations, most + 1)
-    return ExportScope(criteria[:most], keys[:most], len(criteria) > most, len(keys) > most)
+    qa_keys = most_answered(conversations, most + 1, scorecard=scorecard)
+    return ExportScope(
+        criteria[:most],
+        keys[:most],
+        len(criteria) > most,
+        len(keys) > most,
+        qa_columns(qa_keys[:most]),
+        len(qa_keys) > most,
+    )
+
+
+def most_answered(conversations, limit, *, scorecard=None):
+    """The `limit` scorecard criteria (keys) the current scores of most of these
+    conversations answered, then by key; only `scorecard`'s, if given."""
+    answers = ScoreAnswer.objects.filter(
+        score__current=True, score__conversation_id__in=conversations.values("conversation_id")
+    )
+    if scorecard:
+        answers = answers.filter(score__scorecard_id=scorecard)
+    keys = (
+        answers.values("criterion__key")
+        .annotate(conversations=Count("pk"))
+        .order_by("-conversations", "criterion__key")
+        .values_list("criterion__key", flat=True)
+    )
+    return tuple(keys[:limit])
+
+
+def qa_columns(keys):
+    """Each key with the name of its newest criterion, and its key too where two share one."""
+    names = {}
+    newest = ScorecardCriterion.objects.filter(key__in=keys).order_by(
+        "key", "-version__created_at", "-pk"
+    )
+    for key, name in newest.values_list("key", "name"):
+        names.setdefault(key, name)
+    named = [names.get(key, key) for key in keys]
+    return tuple(
+        (key, f"{name} ({key})" if named.count(name) > 1 else name)
+        for key, name in zip(keys, named, strict=True)
+    )
 
 
 def most_frequent(model, field, conversations, limit):
@@ -558,3 +754,32 @@ def export_details(conversation_ids):
     ):
         values[conversation_id].append(client.CollectedValue(key, value, ""))
     return evaluations, values
+
+
+def export_scores(conversation_ids, *, scorecard=None):
+    """The current scores of a batch of conversations as an export writes them, by id, the
+    highest total first (current_scores), each with its answers by criterion key: two
+    queries. Only `scorecard`'s, if given."""
+    scores = current_scores(conversation_ids, scorecard=scorecard)
+    answers = defaultdict(dict)
+    found = ScoreAnswer.objects.filter(
+        score_id__in=[score.pk for listed in scores.values() for score in listed]
+    )
+    for score_id, key, value, note in found.order_by("criterion__position").values_list(
+        "score_id", "criterion__key", "value", "note"
+    ):
+        answers[score_id][key] = {"value": value, "note": note}
+    return {
+        conversation_id: [
+            {
+                "scorecard": score.scorecard,
+                "version": score.version,
+                "total": score.total,
+                "auto_failed": score.auto_failed,
+                "scored_by": score.scored_by,
+                "answers": answers.get(score.pk, {}),
+            }
+            for score in listed
+        ]
+        for conversation_id, listed in scores.items()
+    }

@@ -1,4 +1,5 @@
-"""The review workflow the platform does not know about: status, assignee, tags, notes.
+"""The review workflow the platform does not know about: status, assignee, tags (what people
+say about a conversation is its comment thread, comments.py).
 
 Reviews are keyed by conversation id in the dashboard's own database. The list's filters are
 read here (ReviewFilter). A list with no filter but the agent is the platform's own list, one
@@ -83,6 +84,18 @@ def write_minutes(minutes):
     return str(int(minutes)) if minutes.is_integer() else repr(minutes)
 
 
+def read_percent(value):
+    """A score's total, 0 to 100 ("80", "62.5"); none for anything else."""
+    percent = read_minutes(value)
+    return percent if percent is not None and percent <= 100 else None
+
+
+def read_pk(value):
+    """A row's id as a link carries it ("12"); none for anything else."""
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
+
+
 def one_of(choices):
     return lambda value: value if value in choices else None
 
@@ -104,6 +117,12 @@ PARAMETERS = (
     ("result", "result", one_of(queries.RESULTS), str),
     ("data_key", "data_key", read_text, str),
     ("data_value", "data_value", read_text, str),
+    ("scorecard", "scorecard", read_pk, str),
+    ("score_min", "score_min", read_percent, write_minutes),
+    ("score_max", "score_max", read_percent, write_minutes),
+    ("qa_criterion", "qa_criterion", read_text, str),
+    ("qa_value", "qa_value", one_of(queries.QA_VALUES), str),
+    ("disagree", "disagree", read_text, str),
     ("sort", "sort", one_of(queries.SORTS.keys() - {queries.DEFAULT_SORT}), str),
 )
 # What only the index can answer: the platform's list pages hold no evaluation results and
@@ -114,6 +133,12 @@ INDEX_ONLY = (
     ("result", "evaluation result"),
     ("data_key", "collected data"),
     ("data_value", "collected value"),
+    ("scorecard", "scorecard"),
+    ("score_min", "score"),
+    ("score_max", "score"),
+    ("qa_criterion", "scorecard criterion"),
+    ("qa_value", "scorecard answer"),
+    ("disagree", "disagreement with the platform"),
     ("sort", "sort order"),
 )
 
@@ -142,11 +167,20 @@ class ReviewFilter:
     result: str | None = None
     data_key: str | None = None
     data_value: str | None = None
+    scorecard: int | None = None  # the current score's (queries._score_conditions)
+    score_min: float | None = None  # its total, in percent, both included
+    score_max: float | None = None
+    qa_criterion: str | None = None  # a scorecard criterion's key
+    qa_value: str | None = None  # an answer: pass, fail, na, 1 to 5
+    disagree: str | None = None  # a platform criterion the score disagrees with
     sort: str | None = None  # None: newest first
 
     @classmethod
     def from_query(cls, params, *, agent_id=None):
         fields = {field: read(params.get(name, "")) for name, field, read, _ in PARAMETERS}
+        if fields["sort"] in queries.CRITERION_SORTS and not fields["qa_criterion"]:
+            # A criterion's order without a criterion orders nothing: the default one.
+            fields["sort"] = None
         return cls(agent_id=agent_id, **fields)
 
     @property
@@ -396,7 +430,7 @@ def tag_suggestions(limit=200):
 
 
 UNSET = object()
-LABELS = {"status": "Status", "assignee": "Assignee", "tags": "Tags", "notes": "Notes"}
+LABELS = {"status": "Status", "assignee": "Assignee", "tags": "Tags"}
 
 
 class ConversationGone(Exception):
@@ -477,12 +511,11 @@ def save_reviews(*, user, conversation_ids, changes):
 def review_values(review):
     """A review's fields as the panel shows and sends them back: the assignee by user name."""
     if review is None:
-        return {"status": Review.Status.UNREVIEWED.value, "assignee": "", "tags": [], "notes": ""}
+        return {"status": Review.Status.UNREVIEWED.value, "assignee": "", "tags": []}
     return {
         "status": review.status,
         "assignee": review.assignee.get_username() if review.assignee else "",
         "tags": list(review.tags),
-        "notes": review.notes,
     }
 
 
@@ -492,9 +525,7 @@ def shown(field, value):
         return Review.Status(value).label
     if field == "assignee":
         return value or "nobody"
-    if field == "tags":
-        return ", ".join(value) or "none"
-    return value or "(empty)"
+    return ", ".join(value) or "none"
 
 
 def find_conflicts(review, changes, expected):
@@ -515,14 +546,14 @@ def find_conflicts(review, changes, expected):
 def save_review(*, conversation_id, user, expected=None, **changes):
     """Apply the given changes and record each one; returns the review and its changes.
 
-    `changes` sets any of status, assignee, tags and notes. `expected` holds, for fields the
+    `changes` sets any of status, assignee and tags. `expected` holds, for fields the
     person changed, the value their page showed; when the stored value has changed since (to
     anything but their new value), nothing is saved and ReviewConflict names each such
     field. Raises ConversationGone for a deleted conversation.
     """
     if changes.keys() - LABELS.keys():
         raise TypeError(f"Not a review field: {', '.join(changes.keys() - LABELS.keys())}")
-    status, assignee, tags, notes = (changes.get(field, UNSET) for field in LABELS)
+    status, assignee, tags = (changes.get(field, UNSET) for field in LABELS)
     review, _ = Review.objects.select_for_update().get_or_create(conversation_id=conversation_id)
     # Checked with the row locked: a deletion's wipe of an existing row waits for this commit.
     if not writable_ids([conversation_id]):
@@ -556,9 +587,6 @@ def save_review(*, conversation_id, user, expected=None, **changes):
         added = set(tags) - set(review.tags)
         review.tags = tags
         remember_tags(added)
-    if notes is not UNSET and notes != review.notes:
-        change("notes", review.notes, notes)
-        review.notes = notes
     if recorded:
         review.save()
         ReviewChange.objects.bulk_create(recorded)

@@ -1,6 +1,14 @@
 from django.urls import path
 
-from conversations import analytics_views, bulk_views, views
+from conversations import (
+    analytics_views,
+    bulk_views,
+    calibration_views,
+    comment_views,
+    queue_views,
+    scorecard_views,
+    views,
+)
 
 app_name = "conversations"
 
@@ -10,6 +18,23 @@ urlpatterns = [
     path("conversations/<str:conversation_id>/audio", views.conversation_audio, name="audio"),
     path("conversations/<str:conversation_id>/delete", views.conversation_delete, name="delete"),
     path("conversations/<str:conversation_id>/review", views.conversation_review, name="review"),
+    path(
+        "conversations/<str:conversation_id>/comments",
+        comment_views.comment_add,
+        name="comments",
+    ),
+    path("comments/<int:pk>/edit", comment_views.comment_edit, name="comment_edit"),
+    path("comments/<int:pk>/delete", comment_views.comment_delete, name="comment_delete"),
+    path(
+        "conversations/<str:conversation_id>/score",
+        scorecard_views.conversation_score,
+        name="score",
+    ),
+    path("scorecards/", scorecard_views.scorecard_list, name="scorecards"),
+    path("scorecards/new", scorecard_views.scorecard_new, name="scorecard_new"),
+    path(
+        "scorecards/<int:scorecard_id>/edit", scorecard_views.scorecard_edit, name="scorecard_edit"
+    ),
     path("bulk/", bulk_views.bulk_action, name="bulk"),
     path("bulk/delete", bulk_views.bulk_delete, name="bulk_delete"),
     path("jobs/", bulk_views.job_list, name="jobs"),
@@ -23,4 +48,27 @@ urlpatterns = [
     path("index/refresh", views.index_refresh, name="index_refresh"),
     path("analytics/", analytics_views.analytics_page, name="analytics"),
     path("analytics/<slug:chart>.csv", analytics_views.analytics_csv, name="analytics_csv"),
+    path("queues/", queue_views.queue_list, name="queues"),
+    path("queues/new", queue_views.queue_new, name="queue_new"),
+    path("queues/<int:pk>/", queue_views.queue_detail, name="queue"),
+    path("queues/<int:pk>/next", queue_views.queue_next, name="queue_next"),
+    path("queues/<int:pk>/close", queue_views.queue_close, name="queue_close"),
+    path("calibration/", calibration_views.calibration_list, name="calibrations"),
+    path("calibration/new", calibration_views.calibration_new, name="calibration_new"),
+    path("calibration/<int:pk>/", calibration_views.calibration_detail, name="calibration"),
+    path(
+        "calibration/<int:pk>/close",
+        calibration_views.calibration_close,
+        name="calibration_close",
+    ),
+    path(
+        "calibration/<int:pk>/<str:conversation_id>/score",
+        calibration_views.calibration_score,
+        name="calibration_score",
+    ),
+    path(
+        "calibration/<int:pk>/<str:conversation_id>/agreed",
+        calibration_views.calibration_agreed,
+        name="calibration_agreed",
+    ),
 ]

@@ -22,11 +22,15 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from conversations import (
     audit,
+    calibration,
     client,
+    comments,
     deletion,
     export,
     queries,
     reviews,
+    sampling,
+    scorecards,
     search,
     sync,
     tasks,
@@ -88,6 +92,9 @@ def list_page_context(user, result):
         "users": reviews.assignable_users() if can_assign(user) else None,
         "criteria": queries.criteria(),
         "data_keys": queries.data_keys(),
+        "scorecards": queries.scorecard_choices(),
+        "qa_criteria": queries.criterion_choices(),
+        "qa_values": queries.QA_VALUES,
         "sorts": queries.SORTS,
         "searches_transcripts": search.searches_transcripts(),
         "outcomes": queries.OUTCOMES,
@@ -127,11 +134,27 @@ def detail_context(request, conversation, panel=None):
     agents = agents_seen()
     list_filter = filter_from(request.GET, agents, lenient=True)
     list_query = list_filter.query_string()
+    queue_bar = sampling.queue_bar(request.GET.get("queue"), request.user)
+    queue_id = queue_bar.queue.pk if queue_bar else None
+    quality = calibration.page_context(request.user, conversation.id)
     return {
         "c": conversation,
         "agents": agents,
         "in_list": reviews.place_in_list(list_filter, request.user, conversation.id),
-        **(panel or review_panel_context(request, conversation.id, list_query=list_query)),
+        "queue_bar": queue_bar,
+        **(
+            panel
+            or review_panel_context(
+                request, conversation.id, list_query=list_query, queue_id=queue_id
+            )
+        ),
+        **comments.thread_context(
+            conversation, user=request.user, list_query=list_query, turn=request.GET.get("turn")
+        ),
+        **scorecards.panel_context(
+            request, conversation, list_query=list_query, blind=quality["calibration_blind"]
+        ),
+        **quality,
     }
 
 
@@ -187,13 +210,24 @@ def review_save(user, conversation_id, form):
 def review_saved(request, conversation_id, form, changes):
     """The next conversation to review, the conversation's page, or the panel, saved."""
     list_filter = carried_filter(form.cleaned_data["list_query"])
+    queue_id = form.cleaned_data["queue"]
+    if queue_id:
+        # Saved from a sampled queue: a verdict makes the call done in it.
+        sampling.mark_reviewed(user=request.user, conversation_id=conversation_id)
     if "next" in request.POST:
+        if queue_id:
+            return go_to_next_in_queue(request, queue_id, conversation_id)
         return go_to_next(request, list_filter, conversation_id)
     if not request.htmx:
         return redirect(detail_url(conversation_id, list_filter))
     list_query = list_filter.query_string()
     context = review_panel_context(
-        request, conversation_id, list_query=list_query, saved=bool(changes), unchanged=not changes
+        request,
+        conversation_id,
+        list_query=list_query,
+        queue_id=queue_id,
+        saved=bool(changes),
+        unchanged=not changes,
     )
     return render(request, "conversations/_review.html", context)
 
@@ -210,12 +244,15 @@ def review_panel_context(request, conversation_id, *, list_query, typed=None, **
     users = list(reviews.assignable_users()) if can_assign(request.user) else None
     # Assigned before losing the review role: still shown, so a save keeps them assigned.
     former = users is not None and was["assignee"] not in {"", *(u.username for u in users)}
+    blind = calibration.is_blind(request.user, conversation_id)
     return {
         "c_id": conversation_id,
         "review": review,
         "was": was,
         "values": {**was, **(typed or {})},
-        "history": reviews.history(conversation_id),
+        # Who changed what tells a blind calibration reviewer what others judged.
+        "history": [] if blind else reviews.history(conversation_id),
+        "history_hidden": blind,
         "statuses": Review.Status.choices,
         "tags": reviews.tag_suggestions(),
         "users": users,
@@ -236,6 +273,7 @@ def review_refused(request, conversation_id, form, refusal):
         conversation_id,
         list_query=carried_filter(form.data.get("list_query", "")).query_string(),
         typed=form.typed(),
+        queue_id=form.cleaned_data.get("queue"),
         refusal=refusal.message,
         conflicts=refusal.conflicts,
     )
@@ -258,6 +296,16 @@ def go_to_next(request, review_filter, current_id):
         url = f"{reverse('conversations:list')}?{review_filter.query_string()}"
     else:
         url = detail_url(next_id, review_filter)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def go_to_next_in_queue(request, queue_id, current_id):
+    """The reviewer's next call in a sampled queue ("Save and next"), or the queue's page
+    when none is left for them."""
+    url = sampling.next_in_queue(queue_id=queue_id, user=request.user, current_id=current_id)
+    if url is None:
+        messages.info(request, "Nothing left for you in this queue.")
+        url = reverse("conversations:queue", args=[queue_id])
     return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 

@@ -69,6 +69,9 @@ def main():
         print("XUNA_API_KEY is set: serving the real workspace, no emulator.")
     env.setdefault("STATIC_MANIFEST", "on")
     subprocess.run([PYTHON, "manage.py", "ensure_admin"], cwd=ROOT, env=env, check=True)
+    if demo:
+        # A scorecard, scores and a calibration round to look at; once, and never fatal.
+        subprocess.run([PYTHON, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=False)
     print("Worker: keeps the conversation index current (manage.py run_huey)")
     processes.append(subprocess.Popen([PYTHON, "manage.py", "run_huey"], cwd=ROOT, env=env))
     port = env.setdefault("PORT", "8000")

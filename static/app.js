@@ -251,3 +251,103 @@
     }, 1000);
   });
 })();
+
+// Scorecard panel: the weighted total as values are picked, and scoring by keyboard.
+// Tab moves between criteria (each a radio group), arrows pick within one; p, f, x (N/A) and
+// 1-5 pick and move on to the next criterion, o opens the criterion's note. Inside the
+// criteria these keys are the scorecard's, never the page's own shortcuts (digits set the
+// review status, n saves, j/k move between turns, space plays).
+(function () {
+  var PICK = { p: "pass", f: "fail", x: "na", 1: "1", 2: "2", 3: "3", 4: "4", 5: "5" };
+
+  function points(kind, value) {
+    if (value === "na") return null;
+    if (kind === "scale") return (parseInt(value, 10) - 1) / 4;
+    return value === "pass" ? 1 : 0;
+  }
+
+  // The same arithmetic as scorecards.total: auto-fail makes it 0, N/A weighs nothing.
+  function showTotal(form) {
+    var output = form.querySelector("[data-score-total]");
+    if (!output) return;
+    var weights = 0, sum = 0, answered = 0, failed = false;
+    form.querySelectorAll("[data-criterion]").forEach(function (criterion) {
+      var picked = criterion.querySelector("input[type=radio]:checked");
+      if (!picked) return;
+      answered += 1;
+      var kind = criterion.dataset.kind;
+      if (criterion.hasAttribute("data-auto-fail") && picked.value === (kind === "scale" ? "1" : "fail")) failed = true;
+      var share = points(kind, picked.value);
+      if (share === null) return;
+      var weight = parseInt(criterion.dataset.weight, 10);
+      weights += weight;
+      sum += weight * share;
+    });
+    var passMark = parseFloat(form.dataset.passMark);
+    if (!answered) output.textContent = "–";
+    else if (failed) output.textContent = "0 % · fail (auto-fail)";
+    else if (!weights) output.textContent = "no total (all N/A)";
+    else {
+      var percent = Math.floor(sum / weights * 1000 + 0.5) / 10;
+      output.textContent = percent + " % · " + (percent >= passMark ? "pass" : "fail");
+    }
+  }
+
+  function showTotals(root) {
+    var forms = root.matches && root.matches("[data-score-form]") ? [root] : root.querySelectorAll("[data-score-form]");
+    Array.prototype.forEach.call(forms, showTotal);
+  }
+  showTotals(document);
+  document.addEventListener("htmx:load", function (event) { showTotals(event.detail.elt); });
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("[data-score-form]");
+    if (form) showTotal(form);
+  });
+
+  // The radio a Tab would land on in a criterion: its picked value, else its first.
+  function stopOf(criterion) {
+    return criterion.querySelector("input[type=radio]:checked") || criterion.querySelector("input[type=radio]");
+  }
+
+  function moveOn(criterion) {
+    var all = Array.prototype.slice.call(criterion.closest("form").querySelectorAll("[data-criterion]"));
+    var next = all[all.indexOf(criterion) + 1];
+    if (next) stopOf(next).focus();
+    else criterion.closest("form").querySelector("button[type=submit]").focus();
+  }
+
+  // Captured at the document, before the page's own shortcuts (which listen as it bubbles).
+  document.addEventListener("keydown", function (event) {
+    var criterion = event.target.closest("[data-score-form] [data-criterion]");
+    if (!criterion || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("textarea")) return;
+    event.stopPropagation();
+    var key = event.key.toLowerCase();
+    if (key === "o") {
+      var note = criterion.querySelector("details");
+      note.open = true;
+      note.querySelector("textarea").focus();
+      event.preventDefault();
+      return;
+    }
+    if (!Object.prototype.hasOwnProperty.call(PICK, key)) return;
+    var radio = criterion.querySelector('input[type=radio][value="' + PICK[key] + '"]');
+    if (!radio) return;
+    event.preventDefault();
+    radio.checked = true;
+    radio.dispatchEvent(new Event("change", { bubbles: true }));
+    moveOn(criterion);
+  }, true);
+
+  // Comments: "Comment on this turn" picks the turn in the thread's form and puts the cursor
+  // in it, instead of reloading the page with ?turn= (the link's way without JavaScript).
+  document.addEventListener("click", function (event) {
+    var offer = event.target.closest("[data-comment-turn]");
+    var form = document.getElementById("comment-form");
+    if (!offer || !form) return;
+    event.preventDefault();
+    form.querySelector("select[name=turn]").value = offer.dataset.commentTurn;
+    form.scrollIntoView({ block: "nearest" });
+    form.querySelector("textarea[name=body]").focus();
+  });
+})();

@@ -6,10 +6,11 @@ from datetime import timedelta
 import pytest
 from django.db import DatabaseError
 from django.test import Client
+from django.utils import timezone
 
 from conversations import client as platform
 from conversations import deletion
-from conversations.models import AuditRecord, Review, ReviewChange
+from conversations.models import AuditRecord, Comment, Review, ReviewChange
 from tests.helpers import element, text_of
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +32,12 @@ def delete_calls(emulator):
 
 
 def with_notes(conversation_id):
-    Review.objects.create(conversation_id=conversation_id, status="flagged", notes="card 4111")
+    """A review, its history and a comment: what a deletion must wipe."""
+    Review.objects.create(conversation_id=conversation_id, status="flagged", tags=["pci"])
     ReviewChange.objects.create(conversation_id=conversation_id, username="ann", field="notes")
+    Comment.objects.create(
+        conversation_id=conversation_id, username="ann", body="card 4111", created_at=timezone.now()
+    )
 
 
 def outcome_write_fails():
@@ -51,6 +56,7 @@ def has_local_traces(conversation_id):
     return (
         Review.objects.filter(conversation_id=conversation_id).exists()
         or ReviewChange.objects.filter(conversation_id=conversation_id).exists()
+        or Comment.objects.filter(conversation_id=conversation_id).exists()
     )
 
 
@@ -111,7 +117,7 @@ def test_the_attempt_is_on_record_before_the_platform_is_asked(as_role, emulator
     assert seen == [[Outcome.ATTEMPTED]]
 
 
-def test_a_deletion_wipes_the_notes_and_history_kept_about_it(as_role, emulator):
+def test_a_deletion_wipes_the_review_comments_and_history_kept_about_it(as_role, emulator):
     conversation_id = emulator.conversation_ids()[0]
     with_notes(conversation_id)
     delete(as_role("Admin"), conversation_id)

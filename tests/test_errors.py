@@ -77,8 +77,8 @@ def test_a_review_conflict_asked_by_htmx_is_the_panel_saying_what_changed(as_rol
     conversation_id = emulator.conversation_ids()[0]
     url = f"/conversations/{conversation_id}/review"
     reviewer = as_role("Reviewer")
-    reviewer.post(url, {"notes": "first", "notes_was": ""}, headers=HTMX)
-    response = reviewer.post(url, {"notes": "second", "notes_was": ""}, headers=HTMX)
+    reviewer.post(url, {"tags": "first", "tags_was": ""}, headers=HTMX)
+    response = reviewer.post(url, {"tags": "second", "tags_was": ""}, headers=HTMX)
     html = assert_part_of_a_page(response, 409, "someone else changed this review")
     assert 'id="review-panel"' in html
 

@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext
 from conversations import client, export, index, reviews, sync
 from conversations.models import (
     AuditRecord,
+    Comment,
     IndexedConversation,
     IndexedEvaluation,
     IndexedValue,
@@ -49,7 +50,9 @@ def table(response):
 def test_csv_export_has_every_column_and_the_review_state(as_role, emulator):
     agent_id, _ = emulator.agents[0]
     ids = emulator.conversation_ids(agent_id)
-    Review.objects.create(conversation_id=ids[0], status="flagged", tags=["a", "b"], notes="=cmd")
+    Review.objects.create(conversation_id=ids[0], status="flagged", tags=["a", "b"])
+    for body in ("=cmd", "Called back"):
+        Comment.objects.create(conversation_id=ids[0], username="ann", body=body, created_at=NOW)
     response = as_role("Lead").get("/export/", {"format": "csv", "agent": agent_id})
     assert response["Content-Disposition"].startswith('attachment; filename="conversations-')
     fieldnames, rows = table(response)
@@ -66,10 +69,15 @@ def test_csv_export_has_every_column_and_the_review_state(as_role, emulator):
         "message_count",
         "evaluation",
         "collected_data",
+        "qa_scorecard",
+        "qa_total",
+        "qa_auto_failed",
+        "qa_scored_by",
+        "qa_answers",
         "review_status",
         "assignee",
         "tags",
-        "notes",
+        "comments",
         "reviewer",
         "reviewed_at",
         "link",
@@ -78,7 +86,7 @@ def test_csv_export_has_every_column_and_the_review_state(as_role, emulator):
     first = rows[0]
     assert first["review_status"] == "flagged"
     assert first["tags"] == "a; b"
-    assert first["notes"] == "'=cmd"
+    assert (first["comments"], rows[1]["comments"]) == ("2", "0")
     assert first["link"] == f"http://testserver/conversations/{ids[0]}/"
     assert int(first["message_count"]) == len(emulator.raw(ids[0])["transcript"])
 
@@ -242,13 +250,13 @@ def test_a_number_is_written_as_a_number_even_a_negative_one(number):
 
 def test_the_export_quotes_a_formula_hidden_behind_blanks(as_role, emulator):
     conversation_id = emulator.conversation_ids()[0]
-    Review.objects.create(
-        conversation_id=conversation_id, status="flagged", notes="\n=1+3", tags=[" =1+2"]
-    )
+    other_id = emulator.conversation_ids()[1]
+    Review.objects.create(conversation_id=conversation_id, status="flagged", tags=[" =1+2"])
+    Review.objects.create(conversation_id=other_id, status="flagged", tags=["\n=1+3"])
     response = as_role("Lead").get("/export/", {"format": "csv", "review": "flagged"})
-    _, [row] = table(response)
-    assert row["notes"] == "'\n=1+3"
-    assert row["tags"] == "' =1+2"
+    _, rows = table(response)
+    tags = {row["conversation_id"]: row["tags"] for row in rows}
+    assert tags == {conversation_id: "' =1+2", other_id: "'\n=1+3"}
 
 
 def test_the_audit_csv_quotes_a_formula_hidden_behind_blanks(as_role):
@@ -477,9 +485,9 @@ def test_a_reviewed_conversation_is_exported_with_who_reviewed_it_when_and_its_l
     ann, bob, lead = make_user("Reviewer", "ann"), make_user("Reviewer", "bob"), make_user("Lead")
     reviews.save_review(conversation_id="conv_reviewed", user=bob, status="follow_up")
     reviews.save_review(conversation_id="conv_reviewed", user=ann, status="flagged")
-    # A later change of the notes or the assignee is not a verdict.
-    reviews.save_review(conversation_id="conv_reviewed", user=bob, notes="Called back")
-    reviews.save_review(conversation_id="conv_noted", user=bob, notes="Not judged yet")
+    # A later change of the tags or the assignee is not a verdict.
+    reviews.save_review(conversation_id="conv_reviewed", user=bob, tags=["called back"])
+    reviews.save_review(conversation_id="conv_noted", user=bob, tags=["not judged yet"])
     text = exported(lead, base_url="https://review.example.com")
     reviewed, noted = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))
     flagged_at = reviews.history("conv_reviewed")[1].changed_at

@@ -11,6 +11,7 @@ from conversations import cache as response_cache
 from conversations import client, index
 from conversations.models import (
     AuditRecord,
+    Comment,
     IndexedConversation,
     IndexedEvaluation,
     IndexedTurn,
@@ -157,9 +158,16 @@ def test_after_a_deletion_no_table_or_cache_holds_anything_of_the_conversation(a
     index.store(client.get_conversation(conversation_id))  # also fills the response cache
     cache_key = response_cache._key(response_cache._workspace(), "conversation", conversation_id)
     assert cache.get(cache_key) is not None
-    Review.objects.create(conversation_id=conversation_id, status="flagged", notes="card 4111")
+    Review.objects.create(conversation_id=conversation_id, status="flagged", tags=["pci"])
     ReviewChange.objects.create(conversation_id=conversation_id, username="ann", field="notes")
+    Comment.objects.create(
+        conversation_id=conversation_id,
+        username="ann",
+        body="card 4111",
+        created_at=datetime.now(UTC),
+    )
     assert set(rows_about(conversation_id)) >= {
+        "Comment",
         "IndexedConversation",
         "IndexedEvaluation",
         "IndexedValue",

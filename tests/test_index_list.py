@@ -68,7 +68,7 @@ def test_unreviewed_means_no_review_or_a_review_still_unreviewed(as_role, emulat
     for number in range(4):
         indexed(f"conv_{number}", hours_ago=number + 1)
     review("conv_0", status="passed")
-    review("conv_1", status="unreviewed", notes="Started on it")
+    review("conv_1", status="unreviewed", tags=["started on it"])
     response = as_role("Reviewer").get("/", {"review": "unreviewed"})
     assert listed(response) == ["conv_1", "conv_2", "conv_3"]
 

@@ -1,4 +1,4 @@
-"""The review workflow: status, assignee, tags and notes, history, filters, save and next."""
+"""The review workflow: status, assignee, tags, history, filters, save and next."""
 
 import re
 from html.parser import HTMLParser
@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from conversations import reviews
-from conversations.models import AuditRecord, Review, ReviewChange, Tag
+from conversations.models import AuditRecord, Comment, Review, ReviewChange, Tag
 from tests.helpers import row_ids
 
 pytestmark = pytest.mark.django_db
@@ -22,21 +22,17 @@ def review(conversation_id, **fields):
     return Review.objects.create(conversation_id=conversation_id, **fields)
 
 
-def test_the_review_panel_saves_status_tags_and_notes_and_records_each_change(as_role, emulator):
+def test_the_review_panel_saves_status_and_tags_and_records_each_change(as_role, emulator):
     conversation_id = emulator.conversation_ids()[0]
     response = as_role("Reviewer").post(
         f"/conversations/{conversation_id}/review",
-        {"status": "flagged", "tags": "billing, refund,billing", "notes": "Agent misquoted"},
+        {"status": "flagged", "tags": "billing, refund,billing"},
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
     assert 'id="review-panel"' in response.content.decode()
     saved = Review.objects.get(conversation_id=conversation_id)
-    assert (saved.status, saved.tags, saved.notes) == (
-        "flagged",
-        ["billing", "refund"],
-        "Agent misquoted",
-    )
+    assert (saved.status, saved.tags) == ("flagged", ["billing", "refund"])
     changes = {c.field: (c.old_value, c.new_value, c.username) for c in ReviewChange.objects.all()}
     assert changes["status"] == ("Unreviewed", "Flagged", "reviewer-user")
     assert changes["tags"] == ("", "billing, refund", "reviewer-user")
@@ -266,8 +262,10 @@ def test_deleting_a_conversation_wipes_every_local_trace_but_the_audit_record(
     admin = as_role("Admin")
     admin.post(
         f"/conversations/{conversation_id}/review",
-        {"status": "flagged", "tags": "pci", "notes": secret_note, "assignee": "rita"},
+        {"status": "flagged", "tags": "pci", "assignee": "rita"},
     )
+    admin.post(f"/conversations/{conversation_id}/comments", {"body": secret_note, "turn": "0"})
+    assert Comment.objects.get().body == secret_note
     admin.post(f"/conversations/{conversation_id}/delete", {"reason": "card number"})
     assert not Review.objects.filter(conversation_id=conversation_id).exists()
     assert not ReviewChange.objects.filter(conversation_id=conversation_id).exists()
@@ -284,7 +282,7 @@ def test_deleting_a_conversation_wipes_every_local_trace_but_the_audit_record(
 
 class PanelForm(HTMLParser):
     """The review panel's form as a browser sends it: its inputs, the checked status, the
-    selected assignee and the note, each as rendered."""
+    selected assignee and any text area, each as rendered."""
 
     def __init__(self, html):
         super().__init__()
@@ -313,7 +311,7 @@ class PanelForm(HTMLParser):
             self.inside = False
         elif tag == "select":
             self.select = None
-        elif tag == "textarea":
+        elif tag == "textarea" and self.textarea:
             # A browser drops the newline that follows <textarea>.
             self.data[self.textarea] = self.data[self.textarea].removeprefix("\n")
             self.textarea = None
@@ -347,17 +345,12 @@ def test_a_save_changes_only_the_fields_the_person_changed(make_user, emulator):
     lee = signed_in(make_user, "Lead", "lee")
     url = f"/conversations/{conversation_id}/review"
     ann_form, lee_form = panel(ann, conversation_id), panel(lee, conversation_id)
-    ann_form.update(status="flagged", tags="refund", notes="Agent misquoted")
+    ann_form.update(status="flagged", tags="refund")
     ann.post(url, ann_form, headers=HTMX)
     response = lee.post(url, {**lee_form, "assignee": "rita"}, headers=HTMX)
     assert "Saved." in response.content.decode()
     saved = Review.objects.get(conversation_id=conversation_id)
-    assert (saved.status, saved.tags, saved.notes, saved.assignee.username) == (
-        "flagged",
-        ["refund"],
-        "Agent misquoted",
-        "rita",
-    )
+    assert (saved.status, saved.tags, saved.assignee.username) == ("flagged", ["refund"], "rita")
     assert list(ReviewChange.objects.filter(username="lee").values_list("field", flat=True)) == [
         "assignee"
     ]
@@ -367,17 +360,17 @@ def test_a_save_based_on_a_stale_value_is_refused_showing_both_values(make_user,
     conversation_id = emulator.conversation_ids()[0]
     url = f"/conversations/{conversation_id}/review"
     (ann, ann_form), (bob, bob_form) = both_open(make_user, conversation_id)
-    ann.post(url, {**ann_form, "notes": "Caller was abusive"}, headers=HTMX)
-    response = bob.post(url, {**bob_form, "notes": "Refund was promised"}, headers=HTMX)
+    ann.post(url, {**ann_form, "tags": "abusive caller"}, headers=HTMX)
+    response = bob.post(url, {**bob_form, "tags": "refund promised"}, headers=HTMX)
     html = response.content.decode()
     assert response.status_code == 409
     assert "someone else changed this review" in html
     conflict = re.sub(r"\s+", " ", html[html.index('class="conflicts"') :])
-    assert "<dt>Notes</dt>" in conflict
-    assert 'Yours: <span class="value">Refund was promised</span>' in conflict
-    assert 'Current: <span class="value">Caller was abusive</span>' in conflict
-    assert PanelForm(html).data["notes"] == "Refund was promised"
-    assert Review.objects.get().notes == "Caller was abusive"
+    assert "<dt>Tags</dt>" in conflict
+    assert 'Yours: <span class="value">refund promised</span>' in conflict
+    assert 'Current: <span class="value">abusive caller</span>' in conflict
+    assert PanelForm(html).data["tags"] == "refund promised"
+    assert Review.objects.get().tags == ["abusive caller"]
     assert not ReviewChange.objects.filter(username="bob").exists()
 
 
@@ -413,11 +406,11 @@ def test_saving_again_after_a_conflict_replaces_the_current_value(make_user, emu
 def test_sending_the_same_change_twice_is_not_a_conflict(make_user, emulator):
     conversation_id = emulator.conversation_ids()[0]
     ann = signed_in(make_user, "Reviewer", "ann")
-    form = {**panel(ann, conversation_id), "status": "flagged", "notes": "line one\r\nline two"}
+    form = {**panel(ann, conversation_id), "status": "flagged", "tags": "refund,  billing"}
     for _ in range(2):
         response = ann.post(f"/conversations/{conversation_id}/review", form, headers=HTMX)
         assert response.status_code == 200
-    assert Review.objects.get().notes == "line one\nline two"
+    assert Review.objects.get().tags == ["refund", "billing"]
     assert ReviewChange.objects.count() == 2
 
 
@@ -453,11 +446,11 @@ def test_someone_assigned_before_losing_the_review_role_stays_assigned_while_oth
     form = panel(lee, conversation_id)
     assert form["assignee"] == "rita"
     response = lee.post(
-        f"/conversations/{conversation_id}/review", {**form, "notes": "Checked"}, headers=HTMX
+        f"/conversations/{conversation_id}/review", {**form, "tags": "checked"}, headers=HTMX
     )
     assert "Saved." in response.content.decode()
     saved = Review.objects.get()
-    assert (saved.assignee, saved.notes) == (rita, "Checked")
+    assert (saved.assignee, saved.tags) == (rita, ["checked"])
 
 
 def test_a_review_of_a_deleted_conversation_is_refused_and_writes_nothing(as_role, emulator):
@@ -465,7 +458,7 @@ def test_a_review_of_a_deleted_conversation_is_refused_and_writes_nothing(as_rol
     AuditRecord.objects.create(conversation_id=conversation_id, outcome="deleted", username="x")
     response = as_role("Reviewer").post(
         f"/conversations/{conversation_id}/review",
-        {"status": "flagged", "tags": "pci", "notes": "card number read out"},
+        {"status": "flagged", "tags": "pci"},
         headers=HTMX,
     )
     assert response.status_code == 410
@@ -489,13 +482,13 @@ def test_without_javascript_a_review_of_a_deleted_conversation_says_nothing_was_
 
 def test_saving_a_review_refuses_a_deleted_conversation_whose_row_was_left(make_user, emulator):
     conversation_id = emulator.conversation_ids()[0]
-    review(conversation_id, notes="left behind")
+    review(conversation_id, tags=["left behind"])
     AuditRecord.objects.create(conversation_id=conversation_id, outcome="deleted", username="x")
     with pytest.raises(reviews.ConversationGone):
         reviews.save_review(
-            conversation_id=conversation_id, user=make_user("Reviewer"), notes="written again"
+            conversation_id=conversation_id, user=make_user("Reviewer"), tags=["written again"]
         )
-    assert Review.objects.get().notes == "left behind"
+    assert Review.objects.get().tags == ["left behind"]
     assert not ReviewChange.objects.exists()
 
 
@@ -526,7 +519,7 @@ def test_a_review_of_a_conversation_whose_deletion_outcome_is_unknown_writes_not
         conversation_id=conversation_id, username="ann", reason="x", outcome="attempted"
     )
     response = as_role("Reviewer").post(
-        f"/conversations/{conversation_id}/review", {"status": "passed", "notes": "card 4111"}
+        f"/conversations/{conversation_id}/review", {"status": "passed", "tags": "card 4111"}
     )
     assert response.status_code in (404, 410)
     assert not Review.objects.filter(conversation_id=conversation_id).exists()

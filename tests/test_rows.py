@@ -135,6 +135,7 @@ def test_a_row_is_exactly_the_markup_app_js_and_the_page_rely_on(fixed_now):
         '  <td class="num">2:05</td>\n'
         "  <td>done</td>\n"
         '  <td><span class="badge success">success</span></td>\n'
+        '  <td class="num"></td>\n'
         '  <td id="review-conv_1"><span class="review unreviewed">Unreviewed</span></td>\n'
         '<td id="assignee-conv_1"></td>\n'
         '<td id="tags-conv_1"></td>\n'

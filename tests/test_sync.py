@@ -252,7 +252,7 @@ def test_backfill_progress_estimates_the_time_left(emulator, settings):
 def test_reconcile_purges_a_conversation_deleted_elsewhere_and_records_it(emulator):
     index_everything()
     victim = emulator.conversation_ids()[150]
-    Review.objects.create(conversation_id=victim, notes="Call back on Monday.")
+    Review.objects.create(conversation_id=victim, tags=["call back on Monday"])
     start = IndexedConversation.objects.get(pk=victim).start_time
     emulator.delete_conversation(victim)
     emulator.clear_calls()

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
 
+from conversations import queries
 from conversations.templatetags.review import agent_label, ago_from, clock
 
 register = template.Library()
@@ -51,6 +52,7 @@ ROW = (
     '  <td class="num">{duration}</td>\n'
     "  <td>{status}</td>\n"
     "  <td>{evaluation}</td>\n"
+    '  <td class="num">{score}</td>\n'
     f"  {REVIEW_CELLS}\n"
 )
 ACTIONS = (
@@ -68,6 +70,10 @@ HIT_PLACES = {"title": "Title", "summary": "Summary"}
 STARTED = '<time datetime="{iso}">{text}</time> <span class="muted small">{ago}</span>'
 UNKNOWN_START = format_html('<span class="muted">{}</span>', "unknown")
 EVALUATION = '<span class="badge {outcome}">{outcome}</span>'
+# A current score's total; with several scorecards, each names its own, on a line of its own.
+SCORE = '<span class="score">{total}{auto_fail}{scorecard}</span>'
+AUTO_FAIL = format_html(' <span class="badge auto-fail">{}</span>', "auto-fail")
+SCORECARD = ' <span class="muted small">{}</span>'
 TAG = '<span class="tag">{}</span> '
 OOB = format_html(' hx-swap-oob="{}"', "true")
 NOTHING = conditional_escape("")
@@ -93,6 +99,8 @@ def conversation_rows(rows, agents, list_query, can_delete):
     delete, delete_tail = url_around_id("conversations:delete")
     # Looked up once, not per row: the viewer's zone (ViewerTimezoneMiddleware) and the time.
     zone, now = timezone.get_current_timezone(), timezone.now()
+    rows = list(rows)
+    scores = queries.current_scores(row.conversation.id for row in rows)
 
     def fields(row):
         c = row.conversation
@@ -109,6 +117,7 @@ def conversation_rows(rows, agents, list_query, can_delete):
             "evaluation": (
                 format_html(EVALUATION, outcome=c.call_successful) if c.call_successful else NOTHING
             ),
+            "score": score_cell(scores.get(c.id, ())),
             "oob": NOTHING,
             **review_values(row.review),
             "delete": delete + cid + delete_tail,
@@ -137,6 +146,23 @@ def review_values(review):
         if review.tags
         else NOTHING,
     }
+
+
+def score_cell(scores):
+    """A row's current scores (queries.CurrentScore), the highest first: "85%", "0% auto-fail"."""
+    named = len(scores) > 1
+    return format_html_join(
+        " ",
+        SCORE,
+        (
+            {
+                "total": "n/a" if score.total is None else f"{score.total:.0f}%",
+                "auto_fail": AUTO_FAIL if score.auto_failed else NOTHING,
+                "scorecard": format_html(SCORECARD, score.scorecard) if named else NOTHING,
+            }
+            for score in scores
+        ),
+    )
 
 
 def hit_link(hit, detail):

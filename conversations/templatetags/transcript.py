@@ -5,9 +5,14 @@ resolves a dozen variables and filters), which is most of what a long conversati
 costs (docs/performance.md). The markup is `TURN` below (`UNTIMED_TURN` for a turn without
 a time), built with format_html so every value is escaped; app.js and the tests rely on
 `.turn.agent|.user|.other`, `data-at`, `[data-seek]`, `.speaker`, `.text`.
+
+On a conversation's page each turn also says how many comments are about it (a link to the
+first, in `#turn-comments-<n>`, which the thread's htmx answer replaces) and, for those who
+may comment, offers "Comment on this turn" (`[data-comment-turn]`).
 """
 
 from django import template
+from django.template.defaultfilters import pluralize
 from django.utils.html import conditional_escape, format_html
 
 from conversations.templatetags.review import clock, seconds
@@ -24,35 +29,93 @@ UNTIMED_TURN = (
     '<li class="turn {kind}"><span class="speaker">{speaker}</span>'
     '<p class="text">{text}</p></li>\n'
 )
+TURN_COMMENTS = '<span class="turn-comments" id="turn-comments-{turn}">{count}</span>'
+TURN_COMMENTS_OOB = (
+    '<span class="turn-comments" id="turn-comments-{turn}" hx-swap-oob="true">{count}</span>'
+)
+COMMENT_COUNT = '<a href="#comment-{first}">{count} comment{plural}</a>'
+COMMENT_ON_TURN = (
+    '<a class="comment-on-turn" href="?{query}turn={turn}#comment-form"'
+    ' data-comment-turn="{turn}">Comment on this turn</a>'
+)
+TURN_OPTION = '<option value="{}"{}>{}{} (turn {})</option>'
+# A turn's markup with its comments (and the offer to comment) before its end: one
+# format_html a turn either way, as without them.
+WITH_COUNT = {
+    timed: markup.replace("</li>", TURN_COMMENTS + "</li>")
+    for timed, markup in ((True, TURN), (False, UNTIMED_TURN))
+}
+WITH_OFFER = {
+    timed: markup.replace("</li>", TURN_COMMENTS + COMMENT_ON_TURN + "</li>")
+    for timed, markup in ((True, TURN), (False, UNTIMED_TURN))
+}
 
 
 @register.simple_tag
-def transcript_turns(turns):
-    """The <li> of each turn; a turn without a time has no data-at and no seek button."""
+def transcript_turns(turns, comment_counts=None, comment_query=None):
+    """The <li> of each turn; a turn without a time has no data-at and no seek button.
+
+    With `comment_counts` ({turn: (count, first comment id)}, comments.counts_by_turn) each
+    turn says how many comments are about it; with `comment_query` (the page's query, for
+    the link that works without JavaScript) it offers to comment on it.
+    """
     # A call has two or three speakers: each one's class and name are escaped once, not
-    # once a turn (escaping is most of the cost here).
+    # once a turn (escaping is most of the cost here); so is the page's query.
     speakers = {}
     parts = []
-    for turn in turns:
+    markup = {True: TURN, False: UNTIMED_TURN}
+    query = None
+    if comment_counts is not None:
+        markup = WITH_COUNT if comment_query is None else WITH_OFFER
+        query = conditional_escape(comment_query or "")
+    for number, turn in enumerate(turns):
         if turn.speaker not in speakers:
             speakers[turn.speaker] = {
                 "kind": conditional_escape(SPEAKER_CLASSES.get(turn.speaker, "other")),
                 "speaker": conditional_escape(turn.speaker or "unknown"),
             }
-        if turn.offset is None:
-            parts.append(format_html(UNTIMED_TURN, text=turn.text, **speakers[turn.speaker]))
-        else:
-            parts.append(
-                format_html(
-                    TURN,
-                    at=seconds(turn.offset),
-                    clock=clock(turn.offset),
-                    text=turn.text,
-                    **speakers[turn.speaker],
-                )
-            )
+        fields = {"text": turn.text, **speakers[turn.speaker]}
+        if query is not None:
+            fields.update(turn=number, query=query, count=comment_count(number, comment_counts))
+        timed = turn.offset is not None
+        if timed:
+            fields.update(at=seconds(turn.offset), clock=clock(turn.offset))
+        parts.append(format_html(markup[timed], **fields))
     if not parts:
         return conditional_escape("")
     # One format_html over the parts, which are safe already: format_html_join would make
     # a call per turn, 2-3 ms of a long conversation's page.
     return format_html("{}" * len(parts), *parts)
+
+
+def comment_count(number, comment_counts):
+    """How many comments a turn has, linked to the first; empty for none."""
+    if number not in comment_counts:
+        return ""
+    total, first = comment_counts[number]
+    return format_html(COMMENT_COUNT, first=first, count=total, plural=pluralize(total))
+
+
+@register.simple_tag
+def turn_comment_count(number, comment_counts, oob=False):
+    """`#turn-comments-<n>` alone, as the thread's htmx answer sends it out of band (`oob`)
+    when a turn's count changed."""
+    count = comment_count(number, comment_counts)
+    return format_html(TURN_COMMENTS_OOB if oob else TURN_COMMENTS, turn=number, count=count)
+
+
+@register.simple_tag
+def turn_options(turns, selected=None):
+    """The <option>s of the comment form's "About turn": each turn by time and speaker, as
+    "1:23 agent (turn 5)". One format_html for them all, as for the turns."""
+    speakers = {}
+    values = []
+    for number, turn in enumerate(turns):
+        if turn.speaker not in speakers:
+            speakers[turn.speaker] = conditional_escape(turn.speaker or "unknown")
+        at = "" if turn.offset is None else f"{clock(turn.offset)} "
+        chosen = " selected" if number == selected else ""
+        values += (number, chosen, at, speakers[turn.speaker], number + 1)
+    if not values:
+        return conditional_escape("")
+    return format_html(TURN_OPTION * len(turns), *values)

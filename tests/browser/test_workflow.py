@@ -4,7 +4,7 @@ A bulk deletion is followed in tests/browser/test_jobs.py."""
 import pytest
 from playwright.sync_api import expect
 
-from conversations.models import Review
+from conversations.models import Comment, Review
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -57,38 +57,42 @@ def test_two_people_on_one_review_never_erase_each_others_work(open_as, make_use
     ann = open_as(rita, path)
     lee = open_as(make_user("Lead", username="lee"), path)
 
-    # Rita flags it with a tag and a note; Lee, on the page he already had, only assigns it.
+    # Rita flags it with a tag; Lee, on the page he already had, only assigns it.
     ann_panel, lee_panel = ann.locator("#review-panel"), lee.locator("#review-panel")
     ann_panel.get_by_label("Flagged").check()
     ann_panel.get_by_label("Tags").fill("refund")
-    ann_panel.get_by_label("Notes").fill("Agent misquoted\nthe refund policy")
     ann_panel.get_by_role("button", name="Save", exact=True).click()
     expect(ann_panel.locator("[role=status]")).to_have_text("Saved.")
     lee_panel.get_by_label("Assignee").select_option("rita")
     lee_panel.get_by_role("button", name="Save", exact=True).click()
     expect(lee_panel.locator("[role=status]")).to_have_text("Saved.")
     saved = Review.objects.get(conversation_id=conversation_id)
-    assert (saved.status, saved.tags, saved.notes, saved.assignee) == (
-        "flagged",
-        ["refund"],
-        "Agent misquoted\nthe refund policy",
-        rita,
-    )
+    assert (saved.status, saved.tags, saved.assignee) == ("flagged", ["refund"], rita)
 
-    # Rita changes her note; Lee, whose page still shows the old one, writes another.
-    ann_panel.get_by_label("Notes").fill("Escalated to billing")
+    # Rita changes her tag; Lee, whose page still shows the old one, writes another.
+    ann_panel.get_by_label("Tags").fill("escalated")
     ann_panel.get_by_role("button", name="Save", exact=True).click()
     expect(ann_panel.locator("[role=status]")).to_have_text("Saved.")
-    lee_panel.get_by_label("Notes").fill("Refund was promised")
+    lee_panel.get_by_label("Tags").fill("refund promised")
     lee_panel.get_by_role("button", name="Save", exact=True).click()
     alert = lee_panel.get_by_role("alert")
     expect(alert).to_contain_text("someone else changed this review")
-    expect(alert).to_contain_text("Yours: Refund was promised")
-    expect(alert).to_contain_text("Current: Escalated to billing")
-    expect(lee_panel.get_by_label("Notes")).to_have_value("Refund was promised")
-    assert Review.objects.get(conversation_id=conversation_id).notes == "Escalated to billing"
+    expect(alert).to_contain_text("Yours: refund promised")
+    expect(alert).to_contain_text("Current: escalated")
+    expect(lee_panel.get_by_label("Tags")).to_have_value("refund promised")
+    assert Review.objects.get(conversation_id=conversation_id).tags == ["escalated"]
 
     # Having seen both, Lee saves his again.
     lee_panel.get_by_role("button", name="Save", exact=True).click()
     expect(lee_panel.locator("[role=status]")).to_have_text("Saved.")
-    assert Review.objects.get(conversation_id=conversation_id).notes == "Refund was promised"
+    assert Review.objects.get(conversation_id=conversation_id).tags == ["refund promised"]
+
+    # What each says goes to the thread, where neither can overwrite the other's.
+    for page, body in ((ann, "Agent misquoted\nthe refund policy"), (lee, "Refund was promised")):
+        page.locator("#comment-form").get_by_label("Comment").fill(body)
+        page.get_by_role("button", name="Add comment").click()
+        expect(page.locator("#comments .comment").last).to_contain_text(body.split("\n")[-1])
+    assert list(Comment.objects.values_list("username", "body")) == [
+        ("rita", "Agent misquoted\nthe refund policy"),
+        ("lee", "Refund was promised"),
+    ]

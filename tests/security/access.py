@@ -28,6 +28,8 @@ CONVERSATION = "{conversation}"  # a seeded conversation, a different one for ea
 AGENT = "{agent}"  # a seeded agent
 # A bulk job nobody started: those who may see jobs get 404, everyone else a refusal first.
 JOB = "00000000-0000-4000-8000-000000000000"
+# A scorecard, queue, round or comment nobody made.
+MISSING = "999999"
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,12 @@ ACCESS = {
     "conversations:review": Row(
         {"conversation_id": CONVERSATION}, POST=VIEWERS, data={"status": "passed"}
     ),
+    "conversations:comments": Row(
+        {"conversation_id": CONVERSATION}, POST=VIEWERS, data={"body": "access walk"}
+    ),
+    # No such comment: those who may comment get 404, everyone else a refusal first.
+    "conversations:comment_edit": Row({"pk": MISSING}, POST=VIEWERS, data={"body": "walk"}),
+    "conversations:comment_delete": Row({"pk": MISSING}, POST=VIEWERS),
     # Setting the status of a selection is a lead's call (a reviewer judges from the page).
     "conversations:bulk": Row(
         POST=LEADS, data={"ids": CONVERSATION, "action": "status", "status": "passed"}
@@ -92,6 +100,27 @@ ACCESS = {
     "conversations:audit": Row(GET=LEADS),
     "conversations:analytics": Row(GET=LEADS),
     "conversations:analytics_csv": Row({"chart": "calls"}, GET=LEADS),
+    # Scorecards are a lead's to define; scoring a call is a reviewer's.
+    "conversations:score": Row({"conversation_id": CONVERSATION}, POST=VIEWERS),
+    "conversations:scorecards": Row(GET=LEADS),
+    "conversations:scorecard_new": Row(GET=LEADS, POST=LEADS),
+    # No such scorecard, queue or round: those who may use it get 404, others a refusal first.
+    "conversations:scorecard_edit": Row({"scorecard_id": MISSING}, GET=LEADS, POST=LEADS),
+    "conversations:queues": Row(GET=VIEWERS),
+    "conversations:queue_new": Row(GET=LEADS, POST=LEADS),
+    "conversations:queue": Row({"pk": MISSING}, GET=VIEWERS),
+    "conversations:queue_next": Row({"pk": MISSING}, POST=VIEWERS),
+    "conversations:queue_close": Row({"pk": MISSING}, POST=LEADS),
+    "conversations:calibrations": Row(GET=VIEWERS),
+    "conversations:calibration_new": Row(GET=LEADS, POST=LEADS),
+    "conversations:calibration": Row({"pk": MISSING}, GET=VIEWERS),
+    "conversations:calibration_close": Row({"pk": MISSING}, POST=LEADS),
+    "conversations:calibration_score": Row(
+        {"pk": MISSING, "conversation_id": CONVERSATION}, POST=VIEWERS
+    ),
+    "conversations:calibration_agreed": Row(
+        {"pk": MISSING, "conversation_id": CONVERSATION}, POST=LEADS
+    ),
     "admin:index": Row(),
     "admin:login": Row(GET=ANYONE, POST=ANYONE),  # the form is open; it lets staff only in
     "admin:logout": Row(),

@@ -9,6 +9,7 @@ and must have received none.
 Adding a URL pattern? `test_every_url_pattern_has_a_row` fails until it has a row there.
 """
 
+import itertools
 import re
 from urllib.parse import urlsplit
 
@@ -74,7 +75,8 @@ def test_each_role_gets_exactly_what_the_table_grants_and_refusals_never_reach_t
 ):
     user = None if role == ANONYMOUS else make_user(None if role == NO_ROLE else role)
     kept = AuditRecord.objects.create(conversation_id="conv_kept", username="ann", outcome="failed")
-    conversations = iter(emulator.conversation_ids())
+    # A different conversation for each request while they last (a deletion removes one).
+    conversations = itertools.cycle(emulator.conversation_ids())
     agent = emulator.agents[0][0]
     problems = []
     walked = 0
