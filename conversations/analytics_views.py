@@ -107,7 +107,9 @@ def csv_url(slug, params):
 def quality_context(scope):
     """Reviewer agreement over the calibration scores of the page's calls, and how often the
     platform's verdicts match the people's, with a link to the calls where they differ."""
-    calls = scope.conversations()
+    # Calls the viewer is scoring blind are left out, as the list leaves them out of
+    # filters about scores: the figures would tell what others scored.
+    calls = scope.conversations().exclude(conversation_id__in=calibration.blind_ids(scope.user))
     links = analytics_charts.Links.of(scope).range()
     joiner = "&" if "?" in links else "?"
     return {

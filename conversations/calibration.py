@@ -13,6 +13,7 @@ import dataclasses
 from collections import defaultdict
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from conversations import agreement, queries, reviews, scorecards
@@ -49,6 +50,10 @@ class AlreadyScored(CalibrationRefused):
 
 
 class RoundClosed(CalibrationRefused):
+    status = 409
+
+
+class StillBlind(CalibrationRefused):
     status = 409
 
 
@@ -149,6 +154,20 @@ def is_blind(user, conversation_id):
     return waiting.exclude(pk__in=given.values("calibration")).exists()
 
 
+def blind_ids(user):
+    """The calls this person is blind on (is_blind), in one query."""
+    if not user.is_authenticated:
+        return set()
+    given = Score.objects.filter(
+        calibration=OuterRef("round"),
+        conversation_id=OuterRef("conversation_id"),
+        kind=Score.Kind.CALIBRATION,
+        user=user,
+    )
+    waiting = CalibrationCall.objects.filter(round__closed_at=None, round__reviewers=user)
+    return set(waiting.filter(~Exists(given)).values_list("conversation_id", flat=True))
+
+
 # Scores
 
 
@@ -185,6 +204,9 @@ def record_agreed(*, user, calibration, conversation_id, answers):
     """The lead's settlement of a call of a round, open or closed: the call's current score
     from now on. Recording it again replaces it."""
     calibration = locked_call(calibration, conversation_id)
+    if is_blind(user, conversation_id):
+        # A lead who reviews in a round scores blind first, like everyone in it.
+        raise StillBlind("Submit your own calibration score of this call first.")
     return scorecards.save_score(
         conversation_id=conversation_id,
         version=calibration.version,
@@ -386,7 +408,8 @@ def agreement_per_criterion(scores):
             "criterion__name",
             "score__calibration_id",
             "score__conversation_id",
-            "score__user_id",
+            # By name, copied on the score: a reviewer removed since is still one rater.
+            "score__username",
             "value",
         )
         .order_by(
@@ -396,9 +419,9 @@ def agreement_per_criterion(scores):
         )
     )
     names, items = {}, defaultdict(lambda: defaultdict(dict))
-    for scorecard, key, name, round_id, conversation_id, user_id, value in answers:
+    for scorecard, key, name, round_id, conversation_id, username, value in answers:
         names[scorecard, key] = name  # the newest version's name, read last
-        items[scorecard, key][(round_id, conversation_id)][user_id] = value
+        items[scorecard, key][(round_id, conversation_id)][username] = value
     return [criterion_agreement(*found, names[found], items[found].values()) for found in names]
 
 

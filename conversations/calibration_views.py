@@ -135,14 +135,20 @@ def calibration_detail(request, pk):
         "reviewers": reviewers,
         "calls": calibration.call_status(round_, calls, reviewers),
         "mine": calibration.progress(round_, request.user),
-        # Agreement shows others' scores in sum: only for a lead, or once the round is over.
+        # Agreement shows others' scores in sum: only for a lead who is not still scoring
+        # some of its calls blind, or once the round is over.
         "agreement": (
             calibration.agreement_per_criterion(round_.scores.all())
-            if lead or round_.closed_at
+            if round_.closed_at or (lead and not blind_in(round_, calls, request.user))
             else None
         ),
     }
     return render(request, "conversations/calibration.html", context)
+
+
+def blind_in(round_, calls, user):
+    """Whether this person still has calls of this open round to score blind."""
+    return bool(calibration.blind_ids(user) & {call.conversation_id for call in calls})
 
 
 @require_POST

@@ -184,7 +184,30 @@ def selected(review_filter, user):
         *_score_conditions(review_filter),
     ):
         conversations = conversations.filter(condition)
+    if user is not None and asks_scores(review_filter):
+        # Imported here: calibration imports scorecards, which imports reviews and this.
+        from conversations.calibration import blind_ids
+
+        # Which list a call is in, or where it sorts, would tell someone scoring it blind
+        # what others scored: such calls are left out of lists that ask about scores.
+        conversations = conversations.exclude(conversation_id__in=blind_ids(user))
     return _with_sort_key(conversations, review_filter)
+
+
+def asks_scores(review_filter):
+    """Whether a list's filters or sort are about scores."""
+    sort = SORTS[review_filter.sort or DEFAULT_SORT]
+    return sort.field in ("qa_total", "qa_points") or any(
+        given is not None and given is not False and given != ""
+        for given in (
+            review_filter.scorecard,
+            review_filter.score_min,
+            review_filter.score_max,
+            review_filter.qa_criterion,
+            review_filter.qa_value,
+            review_filter.disagree,
+        )
+    )
 
 
 def _gone():

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from conversations import queries, reviews, sampling
+from conversations import client, queries, reviews, sampling
 from conversations.agents import agents_seen
 from conversations.analytics_views import FILTER_NAMES
 from conversations.errors import render_error
@@ -194,7 +194,9 @@ def queue_next(request, pk):
     """Start, Continue and "Next in queue": the reviewer's next call, claiming a free one
     in a claim queue (so a POST); back to the queue's page when none is left for them."""
     queue = get_object_or_404(ReviewQueue, pk=pk)
-    current = request.POST.get("current", "")[:128] or None
+    current = request.POST.get("current", "")
+    # Only ever an id our own form sent; anything else (a NUL, markup) is no current call.
+    current = current if client.ID_RE.fullmatch(current) else None
     url = sampling.next_in_queue(queue_id=queue.pk, user=request.user, current_id=current)
     if url is None:
         messages.info(request, "Nothing left for you in this queue.")

@@ -8,6 +8,7 @@ queue stores the rule and the seed, so the same conversations give the same samp
 import dataclasses
 import random
 import secrets
+import zoneinfo
 from collections import defaultdict
 from datetime import date
 
@@ -70,6 +71,9 @@ class Rule:
     minimum: int = 0
     always: tuple = ()
     criterion: str = ""
+    # The time zone whose days group the calls: the lead's when the queue was drawn, kept so
+    # that drawing it again from anywhere gives the same sample.
+    zone: str = ""
 
     def __post_init__(self):
         if (self.percent is None) == (self.number is None):
@@ -84,6 +88,11 @@ class Rule:
             raise ValueError("Not an “always include” rule.")
         if ("criterion" in self.always) != bool(self.criterion):
             raise ValueError("Choose the evaluation criterion whose failures to include.")
+        if self.zone:
+            try:
+                zoneinfo.ZoneInfo(self.zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                raise ValueError("Not a time zone.") from None
 
     def as_json(self):
         return dataclasses.asdict(self) | {"always": list(self.always)}
@@ -154,6 +163,7 @@ def candidates(review_filter, user, rule):
     """The list's conversations as Candidates, in one query (the always-include rules are
     EXISTS subqueries)."""
     rows = queries.selected(review_filter, user)
+    zone = zoneinfo.ZoneInfo(rule.zone) if rule.zone else timezone.get_current_timezone()
     checks = {}
     if "flagged" in rule.always:
         flagged = Review.objects.filter(
@@ -174,7 +184,7 @@ def candidates(review_filter, user, rule):
         meets = {name for name, yes in zip(checks, met, strict=True) if yes}
         if outcome in queries.OUTCOMES["failure"]:
             meets.add("failed")
-        day = timezone.localtime(start).date() if start else None
+        day = timezone.localtime(start, zone).date() if start else None
         found.append(Candidate(conversation_id, agent_id or "", day, frozenset(meets)))
     return found
 
@@ -199,6 +209,8 @@ def create_queue(*, user, review_filter, plan, seed=None):
     index and SampleTooLarge when the rule would draw more than QUEUE_MAX calls.
     """
     rule = plan.rule
+    if not rule.zone:
+        rule = dataclasses.replace(rule, zone=timezone.get_current_timezone_name())
     round_robin = plan.assignment == ReviewQueue.Assignment.ROUND_ROBIN
     if round_robin and not plan.reviewers:
         raise ValueError("Round-robin needs at least one reviewer.")
@@ -253,7 +265,8 @@ def describe(queue, rule, drawn, review_filter):
     shown = " ".join(f"{name}={value}" for name, value in review_filter.params.items())
     scope = f"matching {shown}" if shown else "in the whole list"
     calls = "call" if queue.matched == 1 else "calls"
-    return f"{rule.words()}: {drawn} of {queue.matched} {calls} {scope}; seed {queue.seed}"
+    days = f", days in {rule.zone}" if rule.zone else ""
+    return f"{rule.words()}: {drawn} of {queue.matched} {calls} {scope}; seed {queue.seed}{days}"
 
 
 def redraw(queue, review_filter, user):
@@ -391,7 +404,15 @@ def mark_done(*, user, conversation_id):
     )
     now = timezone.now()
     open_items.filter(reviewer=user).update(done_at=now)
-    open_items.filter(reviewer__isnull=True).update(reviewer=user, done_at=now)
+    # A free item only in a claim queue this reviewer may claim from (may_work_on): scoring a
+    # call elsewhere takes nothing from a queue they are not part of.
+    claimable = Q(queue__assignment=ReviewQueue.Assignment.CLAIM) & (
+        Q(queue__reviewers=user) | Q(queue__reviewers__isnull=True)
+    )
+    free = open_items.filter(claimable, reviewer__isnull=True).values_list("pk", flat=True)
+    QueueItem.objects.filter(pk__in=list(free), reviewer__isnull=True).update(
+        reviewer=user, done_at=now
+    )
 
 
 def mark_reviewed(*, user, conversation_id):

@@ -14,7 +14,7 @@ import dataclasses
 import math
 import re
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import QueryDict
 from django.utils.text import slugify
 
@@ -263,8 +263,7 @@ def save_score(  # noqa: PLR0913 - the owner of a score is its kind and round (o
     if missing:
         raise InvalidAnswers(f"Pick a value for: {', '.join(missing)}.")
     scorecard = version.scorecard
-    # Locked before the check: a deletion's wipe of these rows waits for this commit.
-    list(Score.objects.select_for_update().filter(conversation_id=conversation_id))
+    lock_scores_of(conversation_id)
     if not reviews.writable_ids([conversation_id]):
         raise reviews.ConversationGone(conversation_id)
     percent, auto_failed = total(criteria, answers)
@@ -295,6 +294,20 @@ def save_score(  # noqa: PLR0913 - the owner of a score is its kind and round (o
         sampling.mark_done(user=user, conversation_id=conversation_id)
     score.refresh_from_db()
     return score
+
+
+def lock_scores_of(conversation_id):
+    """Hold the scores of a conversation until this transaction ends.
+
+    Row locks alone hold nothing before a call's first score: two reviewers scoring it at
+    once both made theirs current, and the second save failed. On PostgreSQL a transaction
+    lock named after the conversation serialises them; SQLite writes one at a time anyway.
+    The rows are locked too, so that a deletion's wipe of them waits for this commit.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [conversation_id])
+    list(Score.objects.select_for_update().filter(conversation_id=conversation_id))
 
 
 def owner_of(kind, conversation_id, scorecard, user, calibration):

@@ -14,7 +14,7 @@ from conversations.models import (
     ScorecardVersion,
 )
 from conversations.scorecards import Answer
-from tests.helpers import element, text_of
+from tests.helpers import element, row_ids, row_of, text_of
 from tests.index_helpers import indexed, review
 
 pytestmark = pytest.mark.django_db
@@ -544,3 +544,154 @@ def test_the_analytics_page_shows_reviewer_agreement_over_its_calls(client, peop
     assert "Greeting Support calls 1 2 100 %" in text_of(
         element(one_agent, "table", class_="agreement")
     )
+
+
+# What a blind reviewer's own saves answer with
+
+
+def test_a_blind_reviewer_sees_no_review_history_of_the_call(client, emulator, people, version):
+    call = emulator.conversation_ids()[0]
+    new_round(people, version, [call])
+    scorecards.save_score(
+        conversation_id=call, version=version, user=people["cy"], answers=answers("fail")
+    )
+    html = page_as(client, people["bob"], call)
+    assert "cy-ostrander" not in html
+    assert "history is hidden until you submit" in html
+    # Once no longer blind, the history says who judged the call.
+    assert "cy-ostrander" in page_as(client, people["lead"], call)
+
+
+def test_a_review_saved_while_blind_answers_without_the_history(client, emulator, people, version):
+    call = emulator.conversation_ids()[0]
+    new_round(people, version, [call])
+    scorecards.save_score(
+        conversation_id=call, version=version, user=people["cy"], answers=answers("fail")
+    )
+    client.force_login(people["bob"])
+    response = client.post(
+        f"/conversations/{call}/review",
+        {"tags": "calibrating", "tags_was": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "cy-ostrander" not in response.content.decode()
+
+
+def test_a_review_score_saved_while_blind_answers_without_others_scores(
+    client, emulator, people, version
+):
+    call = emulator.conversation_ids()[0]
+    new_round(people, version, [call])
+    scorecards.save_score(
+        conversation_id=call, version=version, user=people["cy"], answers=answers("fail")
+    )
+    client.force_login(people["bob"])
+    fields = {f"crit-{key}": value for key, value in {"greeting": "pass", "tone": "3"}.items()}
+    data = {"scorecard": version.scorecard.pk, "crit-disclosure": "pass", **fields}
+    headers = {"HX-Request": "true"}
+    saved = client.post(f"/conversations/{call}/score", data, headers=headers)
+    refused = client.post(
+        f"/conversations/{call}/score", {**data, "crit-tone": "9"}, headers=headers
+    )
+    assert saved.status_code == 200
+    assert refused.status_code == 400
+    for response in (saved, refused):
+        assert "cy-ostrander" not in response.content.decode()
+
+
+def test_a_lead_calibrates_a_call_from_its_page(client, emulator, people, version):
+    call = emulator.conversation_ids()[0]
+    link = element(page_as(client, people["lead"], call), "a", href=f"/calibration/new?ids={call}")
+    assert "Calibrate this call" in link
+    assert call in client.get(f"/calibration/new?ids={call}").content.decode()
+    assert "/calibration/new" not in page_as(client, people["ann"], call)
+
+
+def test_a_deletion_wipes_the_calls_scores_queue_places_and_calibration(
+    emulator, people, version, make_user
+):
+    from conversations import deletion, reviews, sampling
+    from conversations.models import CalibrationCall, QueueItem, ScoreAnswer
+
+    call, other = emulator.conversation_ids()[:2]
+    new_round(people, version, [call, other])
+    for conversation_id in (call, other):
+        scorecards.save_score(
+            conversation_id=conversation_id, version=version, user=people["cy"], answers=answers()
+        )
+        indexed(conversation_id)
+    queue = sampling.create_queue(
+        user=people["lead"],
+        review_filter=reviews.ReviewFilter(),
+        plan=sampling.Plan(
+            name="All", rule=sampling.Rule(percent=100), assignment="claim", reviewers=()
+        ),
+        seed=1,
+    )
+    assert queue.items.count() == 2
+    result = deletion.delete_conversation(
+        user=make_user("Admin", "root"), conversation_id=call, reason="asked"
+    )
+    assert result.done
+    for model in (Score, CalibrationCall, QueueItem):
+        assert not model.objects.filter(conversation_id=call).exists()
+        assert model.objects.filter(conversation_id=other).exists()
+    assert ScoreAnswer.objects.filter(score__conversation_id=other).exists()
+    assert not ScoreAnswer.objects.filter(score__conversation_id=call).exists()
+
+
+# Found in review: what else could tell a blind reviewer what others scored
+
+
+def test_a_blind_reviewer_sees_no_score_in_the_list_nor_lists_by_score(
+    client, emulator, people, version
+):
+    call, other = emulator.conversation_ids()[:2]
+    for number, conversation_id in enumerate((call, other)):
+        indexed(conversation_id, hours_ago=number + 1)
+        scorecards.save_score(
+            conversation_id=conversation_id,
+            version=version,
+            user=people["cy"],
+            answers=answers(disclosure="fail"),
+        )
+    new_round(people, version, [call])
+    client.force_login(people["bob"])
+    page = client.get("/").content.decode()
+    assert "auto-fail" not in row_of(page, call)
+    assert "auto-fail" in row_of(page, other)
+    for query in ("qa_criterion=disclosure&qa_value=fail", "sort=score_low", "score_max=10"):
+        listed = row_ids(client.get(f"/?{query}").content.decode())
+        assert call not in listed
+        assert other in listed
+    # The lead, who is not scoring it blind, sees it.
+    client.force_login(people["lead"])
+    assert call in row_ids(client.get("/?qa_criterion=disclosure&qa_value=fail").content.decode())
+
+
+def test_a_removed_reviewer_still_counts_in_the_agreement(client, people, version):
+    round_ = new_round(people, version, ["conv_a", "conv_b"])
+    for call in ("conv_a", "conv_b"):
+        scored(people, round_, call, {"ann": "pass", "bob": "fail"})
+    people["ann"].delete()
+    greeting = calibration.agreement_per_criterion(round_.scores.all())[0]
+    assert (greeting.calls, greeting.reviewers, greeting.percent) == (2, 2, 0.0)
+    client.force_login(people["lead"])
+    assert client.get(f"/calibration/{round_.pk}/").status_code == 200
+
+
+def test_a_lead_reviewing_in_a_round_records_no_agreed_score_and_sees_no_figures_before_scoring(
+    client, emulator, people, version
+):
+    call = emulator.conversation_ids()[0]
+    round_ = new_round(people, version, [call], reviewers=("ann", "lead"))
+    scored(people, round_, call, {"ann": "fail"})
+    client.force_login(people["lead"])
+    refused = client.post(
+        f"/calibration/{round_.pk}/{call}/agreed",
+        form(round_, {"greeting": "pass", "tone": "4", "disclosure": "pass"}, agreed=True),
+    )
+    assert refused.status_code == 409
+    assert not Score.objects.filter(kind=Score.Kind.AGREED).exists()
+    assert 'class="agreement"' not in client.get(f"/calibration/{round_.pk}/").content.decode()

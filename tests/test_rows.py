@@ -2,9 +2,11 @@
 
 import datetime
 import zoneinfo
+from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -103,7 +105,8 @@ NOW = datetime.datetime(2026, 3, 1, 12, 0, tzinfo=datetime.UTC)
 def render_rows(*conversations, review=None, list_query="", can_delete=True, agents=None):
     """The rows tag itself, at a fixed time, for conversations built here."""
     items = [reviews.Row(conversation=c, review=review) for c in conversations]
-    return rows.conversation_rows(items, agents or {}, list_query, can_delete)
+    context = {"request": SimpleNamespace(user=AnonymousUser())}
+    return rows.conversation_rows(context, items, agents or {}, list_query, can_delete)
 
 
 @pytest.fixture

@@ -3,10 +3,12 @@ drawn from the index and handed out, progress, walking it, and its pages."""
 
 import random
 import re
+import zoneinfo
 from datetime import date, timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from conversations import reviews, sampling
 from conversations.models import AuditRecord, QueueItem, Review, ReviewQueue
@@ -178,7 +180,7 @@ def test_a_queue_is_drawn_from_the_lists_filters_and_says_how(people):
     assert queue.filter_query == "agent=agent_1"
     assert queue.description == (
         "50% of each agent's calls per day, at least 8 per agent: 8 of 12 calls matching"
-        " agent=agent_1; seed 99"
+        " agent=agent_1; seed 99, days in UTC"
     )
 
 
@@ -603,3 +605,69 @@ def test_a_lead_sees_how_a_queue_was_drawn_and_every_call_with_its_agent_and_rea
     assert "plus every failed call: 2 of 21 calls in the whole list; seed 5" in text_of(html)
     assert "Close the queue" in html
     assert "ann 0 1 bob 0 1" in text_of(html)
+
+
+@pytest.mark.django_db
+def test_a_call_opened_from_a_queue_is_scored_on_the_queues_scorecard(client, people, emulator):
+    from conversations import scorecards
+
+    made = [
+        scorecards.create_scorecard(
+            user=None,
+            definition=scorecards.Definition(
+                name=name, criteria=[scorecards.CriterionSpec(name="Greets the caller")]
+            ),
+        ).scorecard
+        for name in ("A general one", "The queue's own")
+    ]
+    ids = emulator.conversation_ids()[:2]
+    for number, conversation_id in enumerate(ids):
+        indexed(conversation_id, hours_ago=number + 1)
+    queue = new_queue(
+        people["lead"], rule=Rule(percent=100), reviewers=(people["ann"],), scorecard=made[1]
+    )
+    own = f'<option value="{made[1].pk}" selected>The queue&#x27;s own</option>'
+    opened = login(client, people["ann"]).get(f"/conversations/{ids[0]}/?queue={queue.pk}")
+    assert own in opened.content.decode()
+    # Opened from elsewhere, the first scorecard offered is chosen.
+    assert own not in client.get(f"/conversations/{ids[0]}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_queue_is_drawn_again_the_same_from_another_time_zone(people):
+    # Found: the days that group the calls were the viewer's, so drawing again elsewhere
+    # grouped them otherwise. The lead's zone is kept with the rule.
+    for number in range(30):
+        indexed(f"conv_{number:02}", hours_ago=number * 1.7)
+    with timezone.override(zoneinfo.ZoneInfo("Pacific/Kiritimati")):
+        queue = new_queue(people["lead"], rule=Rule(number=1), seed=3)
+    assert queue.rule["zone"] == "Pacific/Kiritimati"
+    with timezone.override(zoneinfo.ZoneInfo("Pacific/Pago_Pago")):
+        again = sampling.redraw(queue, reviews.ReviewFilter(), people["lead"])
+    assert [cid for cid, _ in again] == item_ids(queue)
+
+
+@pytest.mark.django_db
+def test_scoring_a_call_claims_nothing_from_a_queue_one_is_not_part_of(people):
+    # Found: any review score took the free item in every open claim queue.
+    indexed("conv_a")
+    queue = new_queue(people["lead"], rule=Rule(percent=100), assignment="claim")
+    queue.reviewers.set([people["ann"]])
+    sampling.mark_done(user=people["bob"], conversation_id="conv_a")
+    item = queue.items.get()
+    assert (item.reviewer, item.done_at) == (None, None)
+    sampling.mark_done(user=people["ann"], conversation_id="conv_a")
+    item.refresh_from_db()
+    assert item.reviewer == people["ann"]
+    assert item.done_at is not None
+
+
+@pytest.mark.django_db
+def test_next_in_queue_ignores_a_current_call_that_is_not_an_id(client, people, emulator):
+    # Found: a NUL in `current` reached PostgreSQL (a 500).
+    queue, _ = emulator_queue(emulator, people["lead"], people["ann"])
+    response = login(client, people["ann"]).post(
+        f"/queues/{queue.pk}/next", {"current": "conv_\x00<b>"}
+    )
+    assert response.status_code == 302
+    assert response["Location"].startswith("/conversations/")

@@ -1,6 +1,9 @@
 """Scorecards: the scoring arithmetic, versions, saving a score, and the pages around them."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.test import Client
 
 from conversations import reviews, scorecards
@@ -350,7 +353,7 @@ def test_a_review_score_leaves_a_status_someone_already_set(make_user):
 def test_a_review_score_marks_the_call_done_in_the_reviewers_sampled_queue(make_user):
     reviewer = make_user("Reviewer")
     version = make_scorecard()
-    queue = ReviewQueue.objects.create(name="Week", seed=1)
+    queue = ReviewQueue.objects.create(name="Week", seed=1, assignment="claim")
     item = QueueItem.objects.create(queue=queue, position=0, conversation_id="conv_1")
     score("conv_1", version, reviewer)
     item.refresh_from_db()
@@ -739,3 +742,35 @@ def test_a_scorecard_form_without_its_criteria_rows_is_400_not_an_error(as_role)
 
 def test_editing_a_scorecard_that_does_not_exist_is_404(as_role):
     assert as_role("Lead").get("/scorecards/999/edit").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_scoring_a_call_first_at_once_both_save_and_one_is_current(make_user):
+    # Found: on PostgreSQL both made their score current and the second save failed (a 500).
+    # SQLite runs one write at a time (and its in-memory test database refuses threads).
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers need PostgreSQL, as CI runs the suite")
+    version = make_scorecard()
+    people = [make_user("Reviewer", f"reviewer-{n}") for n in range(2)]
+    for attempt in range(5):
+        conversation_id = f"conv_race{attempt}"
+        start, failures = threading.Barrier(2), []
+
+        def save(user, conversation_id=conversation_id, start=start, failures=failures):
+            start.wait()
+            try:
+                score(conversation_id, version, user)
+            except Exception as exc:
+                failures.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=save, args=(user,)) for user in people]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        scores = Score.objects.filter(conversation_id=conversation_id)
+        assert scores.count() == 2
+        assert scores.filter(current=True).count() == 1

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html, format_html_join
 
-from conversations import queries
+from conversations import calibration, queries
 from conversations.templatetags.review import agent_label, ago_from, clock
 
 register = template.Library()
@@ -90,8 +90,8 @@ UNREVIEWED = {
 PLACEHOLDER = "__row_id__"
 
 
-@register.simple_tag
-def conversation_rows(rows, agents, list_query, can_delete):
+@register.simple_tag(takes_context=True)
+def conversation_rows(context, rows, agents, list_query, can_delete):
     """The <tr> of each reviews.Row; `list_query` is kept on the links to a conversation."""
     detail, detail_tail = url_around_id("conversations:detail")
     if list_query:
@@ -101,6 +101,10 @@ def conversation_rows(rows, agents, list_query, can_delete):
     zone, now = timezone.get_current_timezone(), timezone.now()
     rows = list(rows)
     scores = queries.current_scores(row.conversation.id for row in rows)
+    if scores:
+        # A call the viewer is scoring blind shows no one's score (calibration.is_blind).
+        for conversation_id in calibration.blind_ids(context["request"].user) & scores.keys():
+            del scores[conversation_id]
 
     def fields(row):
         c = row.conversation
