@@ -46,7 +46,7 @@ def test_the_demo_has_scored_calls_with_their_verdicts(emulator):
 
 def test_the_demo_round_waits_for_the_admins_blind_scores(emulator, admin):
     seed()
-    demo_round = CalibrationRound.objects.get()
+    demo_round = CalibrationRound.objects.get(closed_at=None)
     assert demo_round.calls.count() == 5
     assert set(demo_round.reviewers.values_list("username", flat=True)) == {"ana", "ben", "admin"}
     assert demo_round.scores.filter(kind=Score.Kind.CALIBRATION).count() == 10
@@ -72,3 +72,17 @@ def test_without_an_administrator_nothing_is_seeded(emulator, admin):
     admin.delete()
     assert "no administrator" in seed()
     assert not Scorecard.objects.exists()
+
+
+def test_last_weeks_demo_round_is_settled_and_closed(emulator, admin):
+    seed()
+    past = CalibrationRound.objects.exclude(closed_at=None).get()
+    assert set(past.reviewers.values_list("username", flat=True)) == {"ana", "ben"}
+    assert past.scores.filter(kind=Score.Kind.CALIBRATION).count() == 10
+    agreed = past.scores.filter(kind=Score.Kind.AGREED)
+    assert agreed.count() == 5
+    assert all(score.current for score in agreed)
+    assert calibration.agreement_per_criterion(past.scores.all())
+    # The administrator is blind on this week's calls only, so last week's figures show.
+    waiting = CalibrationRound.objects.get(closed_at=None).calls
+    assert calibration.blind_ids(admin) == set(waiting.values_list("conversation_id", flat=True))

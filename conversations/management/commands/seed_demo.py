@@ -76,7 +76,7 @@ class Command(BaseCommand):
             self.stdout.write("The demo's scorecard was not seeded: there is no administrator.")
             return
         try:
-            calls = done_calls(SCORED + CALIBRATED)
+            calls = done_calls(SCORED + 2 * CALIBRATED)
         except client.XunaError as exc:
             self.stdout.write(f"The demo's scorecard was not seeded: {exc}")
             return
@@ -86,27 +86,50 @@ class Command(BaseCommand):
         for number, conversation in enumerate(calls[:SCORED]):
             score_as(people[number % 2], conversation, version, rng)
         week = timezone.localdate().isocalendar().week
-        round_calls = calls[SCORED:]
-        demo_round = calibration.create_round(
-            user=admin,
-            name=f"Calibration, week {week}",
-            version=version,
-            reviewers=[*people, admin],
-            conversation_ids=[c.id for c in round_calls],
-        )
-        for person in people:
-            for conversation in round_calls:
-                calibration.submit(
-                    user=person,
-                    calibration=demo_round,
-                    conversation_id=conversation.id,
-                    answers=answers_for(conversation, version, rng),
-                )
+        # Last week's round, settled: its agreement is on the analytics page from the start.
+        last = calls[SCORED + CALIBRATED :]
+        past = start_round(admin, f"Calibration, week {week - 1}", people, last, (version, rng))
+        for conversation in last:
+            calibration.record_agreed(
+                user=admin,
+                calibration=past,
+                conversation_id=conversation.id,
+                answers=answers_for(conversation, version, rng),
+            )
+        calibration.close_round(calibration=past)
+        # This week's, where the administrator has still to score blind.
+        waiting = calls[SCORED : SCORED + CALIBRATED]
+        reviewers = [*people, admin]
+        now = start_round(admin, f"Calibration, week {week}", reviewers, waiting, (version, rng))
         self.stdout.write(
             f"Demo QA: the scorecard “{DEFINITION.name}”, {SCORED} calls scored by "
-            f"{' and '.join(REVIEWERS)}, and “{demo_round.name}” with {len(round_calls)} calls "
-            "waiting for your blind scores (Calibration)."
+            f"{' and '.join(REVIEWERS)}, last week's calibration settled, and “{now.name}” "
+            f"with {len(waiting)} calls waiting for your blind scores (Calibration)."
         )
+
+
+def start_round(lead, name, reviewers, calls, scoring):
+    """A round of these calls, scored by the demo's reviewers among `reviewers`; `scoring` is
+    the scorecard version and the random source of their answers."""
+    version, rng = scoring
+    demo_round = calibration.create_round(
+        user=lead,
+        name=name,
+        version=version,
+        reviewers=reviewers,
+        conversation_ids=[c.id for c in calls],
+    )
+    for person in reviewers:
+        if person.username not in REVIEWERS:
+            continue
+        for conversation in calls:
+            calibration.submit(
+                user=person,
+                calibration=demo_round,
+                conversation_id=conversation.id,
+                answers=answers_for(conversation, version, rng),
+            )
+    return demo_round
 
 
 def done_calls(count):
