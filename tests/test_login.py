@@ -70,6 +70,7 @@ def test_the_roles_exist_with_their_permissions():
         "export_conversations",
         "view_auditrecord",
         "view_analytics",
+        "manage_quality",
     }
     assert perms("Admin") == {
         "view_conversation",
@@ -80,6 +81,7 @@ def test_the_roles_exist_with_their_permissions():
         "delete_conversation",
         "create_agent_session",
         "view_analytics",
+        "manage_quality",
     }
 
 
