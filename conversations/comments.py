@@ -7,7 +7,6 @@ a deletion wipes the thread with the rest (reviews.wipe_local_traces).
 """
 
 import dataclasses
-from collections import Counter
 
 from django.db import transaction
 from django.utils import timezone
@@ -89,13 +88,12 @@ def offset_of(transcript, turn):
 
 
 def counts_by_turn(comments):
-    """How many comments each turn has, and the first of them (for a link): {turn: (n, id)}."""
-    counts = Counter(c.turn for c in comments if c.turn is not None)
-    first = {}
+    """The comments about each turn, oldest first: {turn: [Comment, ...]}."""
+    by_turn = {}
     for comment in comments:
         if comment.turn is not None:
-            first.setdefault(comment.turn, comment.pk)
-    return {turn: (count, first[turn]) for turn, count in counts.items()}
+            by_turn.setdefault(comment.turn, []).append(comment)
+    return by_turn
 
 
 def comments_for(conversation_ids):

@@ -97,15 +97,17 @@ def test_a_comment_about_a_turn_is_added_and_the_thread_comes_back_with_it(as_ro
     assert "at 1:23 (turn 2)" in text_of(link)
 
 
-def test_the_turn_beside_which_a_comment_was_added_gets_its_new_count_out_of_band(as_role, call):
+def test_the_turn_beside_which_a_comment_was_added_gets_its_comments_out_of_band(as_role, call):
     client = as_role("Reviewer")
     add(client, turn="1")
     html = add(client, body="Second", turn="1").content.decode()
-    first = Comment.objects.order_by("id").first()
+    beside = element(html, "span", id="turn-comments-1", hx_swap_oob="true")
+    second = Comment.objects.get(body="Second")
     assert (
-        '<span class="turn-comments" id="turn-comments-1" hx-swap-oob="true">'
-        f'<a href="#comment-{first.pk}">2 comments</a></span>'
-    ) in html
+        f'<a class="turn-comment" href="#comment-{second.pk}"><b>reviewer-user</b> Second</a>'
+        in beside
+    )
+    assert beside.count('class="turn-comment"') == 2
 
 
 def test_a_comment_about_the_whole_call_has_no_turn(as_role, call):
@@ -333,21 +335,36 @@ def test_someone_who_may_only_read_sees_the_thread_but_no_form(make_user, client
     assert "Ann says" in html
     assert 'id="comment-form"' not in html
     assert "Comment on this turn" not in html
-    assert "1 comment</a>" in html
+    assert "Ann says</a>" in element(html, "span", id="turn-comments-0")
 
 
-def test_each_turn_shows_its_comment_count_and_offers_to_comment_on_it(make_user, client, call):
+def test_each_turn_shows_its_comments_beside_it_and_offers_to_comment_on_it(
+    make_user, client, call
+):
     ann = make_user("Reviewer", username="ann")
-    first = comment_by(ann, turn=1)
-    comment_by(ann, turn=1)
+    first = comment_by(ann, body="Promised a <b>refund</b>", turn=1)
+    second = comment_by(ann, body="x" * 300, turn=1)
     html = signed_in(client, ann).get(f"/conversations/{CONVERSATION}/").content.decode()
     turns = element(html, "ol", id="turns")
     assert (
         '<span class="turn-comments" id="turn-comments-1">'
-        f'<a href="#comment-{first.pk}">2 comments</a></span>'
+        f'<a class="turn-comment" href="#comment-{first.pk}">'
+        "<b>ann</b> Promised a &lt;b&gt;refund&lt;/b&gt;</a>"
+        f'<a class="turn-comment" href="#comment-{second.pk}"><b>ann</b> {"x" * 119}…</a></span>'
     ) in turns
     assert '<span class="turn-comments" id="turn-comments-0"></span>' in turns
     assert 'href="?turn=2#comment-form" data-comment-turn="2"' in turns
+
+
+def test_a_turn_with_many_comments_shows_the_first_three_and_how_many_in_all(
+    make_user, client, call
+):
+    ann = make_user("Reviewer", username="ann")
+    made = [comment_by(ann, body=f"note {n}", turn=1) for n in range(5)]
+    html = signed_in(client, ann).get(f"/conversations/{CONVERSATION}/").content.decode()
+    beside = element(html, "span", id="turn-comments-1")
+    assert [f"note {n}" in beside for n in range(5)] == [True, True, True, False, False]
+    assert f'<a href="#comment-{made[0].pk}">5 comments</a>' in beside
 
 
 def test_comment_on_this_turn_without_javascript_preselects_the_turn(as_role, call):

@@ -6,14 +6,15 @@ costs (docs/performance.md). The markup is `TURN` below (`UNTIMED_TURN` for a tu
 a time), built with format_html so every value is escaped; app.js and the tests rely on
 `.turn.agent|.user|.other`, `data-at`, `[data-seek]`, `.speaker`, `.text`.
 
-On a conversation's page each turn also says how many comments are about it (a link to the
-first, in `#turn-comments-<n>`, which the thread's htmx answer replaces) and, for those who
+On a conversation's page each turn also shows the comments about it (each a link to it in
+the thread, in `#turn-comments-<n>`, which the thread's htmx answer replaces) and, for those who
 may comment, offers "Comment on this turn" (`[data-comment-turn]`).
 """
 
 from django import template
 from django.template.defaultfilters import pluralize
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import conditional_escape, format_html, format_html_join
+from django.utils.text import Truncator
 
 from conversations.templatetags.review import clock, seconds
 
@@ -33,7 +34,12 @@ TURN_COMMENTS = '<span class="turn-comments" id="turn-comments-{turn}">{count}</
 TURN_COMMENTS_OOB = (
     '<span class="turn-comments" id="turn-comments-{turn}" hx-swap-oob="true">{count}</span>'
 )
-COMMENT_COUNT = '<a href="#comment-{first}">{count} comment{plural}</a>'
+# Beside a turn, its comments themselves (the first few, shortened), each a link to it in
+# the thread, where clicking its turn plays the call from there.
+TURN_COMMENT = '<a class="turn-comment" href="#comment-{}"><b>{}</b> {}</a>'
+MORE_COMMENTS = '<a href="#comment-{first}">{count} comment{plural}</a>'
+SHOWN_BESIDE = 3
+SNIPPET = 120
 COMMENT_ON_TURN = (
     '<a class="comment-on-turn" href="?{query}turn={turn}#comment-form"'
     ' data-comment-turn="{turn}">Comment on this turn</a>'
@@ -55,8 +61,8 @@ WITH_OFFER = {
 def transcript_turns(turns, comment_counts=None, comment_query=None):
     """The <li> of each turn; a turn without a time has no data-at and no seek button.
 
-    With `comment_counts` ({turn: (count, first comment id)}, comments.counts_by_turn) each
-    turn says how many comments are about it; with `comment_query` (the page's query, for
+    With `comment_counts` ({turn: [Comment, ...]}, comments.counts_by_turn) each turn shows
+    the comments about it; with `comment_query` (the page's query, for
     the link that works without JavaScript) it offers to comment on it.
     """
     # A call has two or three speakers: each one's class and name are escaped once, not
@@ -89,11 +95,21 @@ def transcript_turns(turns, comment_counts=None, comment_query=None):
 
 
 def comment_count(number, comment_counts):
-    """How many comments a turn has, linked to the first; empty for none."""
-    if number not in comment_counts:
+    """A turn's comments, the first SHOWN_BESIDE of them shortened, then how many there are
+    in all when there are more; empty for none."""
+    about = comment_counts.get(number)
+    if not about:
         return ""
-    total, first = comment_counts[number]
-    return format_html(COMMENT_COUNT, first=first, count=total, plural=pluralize(total))
+    shown = format_html_join(
+        "",
+        TURN_COMMENT,
+        ((c.pk, c.username, Truncator(c.body).chars(SNIPPET)) for c in about[:SHOWN_BESIDE]),
+    )
+    if len(about) <= SHOWN_BESIDE:
+        return shown
+    total = len(about)
+    more = format_html(MORE_COMMENTS, first=about[0].pk, count=total, plural=pluralize(total))
+    return format_html("{}{}", shown, more)
 
 
 @register.simple_tag

@@ -45,7 +45,7 @@ def test_a_reviewer_comments_on_a_turn_sees_it_beside_the_turn_and_seeks_there(
     page.keyboard.press("Enter")
 
     beside = page.locator(f"#turn-comments-{number}")
-    expect(beside).to_have_text("1 comment")
+    expect(beside).to_have_text(re.compile(r"reviewer-user\s+Promised a refund here"))
     comment = Comment.objects.get()
     assert (comment.turn, comment.body) == (number, "Promised a refund here")
     entry = page.locator(f"#comment-{comment.pk}")
@@ -64,7 +64,7 @@ def test_a_reviewer_comments_on_a_turn_sees_it_beside_the_turn_and_seeks_there(
     marked = page.locator("#turns .turn").nth(number)
     expect(marked).to_have_class(re.compile(r"\bhit\b"))
 
-    # The count beside the turn leads back to the comment.
+    # The comment beside the turn leads back to it in the thread.
     beside.get_by_role("link").click()
     expect(page).to_have_url(
         f"{live_server.url}/conversations/{conversation.id}/#comment-{comment.pk}"
