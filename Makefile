@@ -4,14 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test venv env migrate lint unit browser-deps collectstatic image-check bench clean
+.PHONY: run test venv env migrate lint unit browser-deps node-deps collectstatic image-check bench clean
 
 run: venv env migrate collectstatic
 	$(BIN)/python scripts/serve.py
 
 # Browser tests run in a process of their own, with a live server and a database that no
 # other test has touched.
-test: venv env lint browser-deps collectstatic image-check
+test: venv env lint browser-deps node-deps collectstatic image-check
 	$(BIN)/python -m pytest --ignore=tests/browser
 	$(BIN)/python -m pytest tests/browser
 
@@ -35,6 +35,15 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Front-end tools for the browser tests, from the npm registry at the versions package-lock.json
+# pins: axe-core (accessibility) and oidc-provider (a real OpenID Connect provider for single
+# sign-on). Reinstalled when the lock file changes; otherwise this step costs nothing.
+NODE_STAMP := node_modules/.installed-stamp
+node-deps: $(NODE_STAMP)
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE_STAMP)
+
 # The same step the Dockerfile runs at build time, so a broken one fails CI.
 collectstatic: venv env
 	STATIC_MANIFEST=on $(BIN)/python manage.py collectstatic --no-input --clear --verbosity 0
@@ -54,4 +63,4 @@ bench: venv env browser-deps collectstatic
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache node_modules
