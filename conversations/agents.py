@@ -56,3 +56,21 @@ def agent_filter(raw, agents=None, *, lenient=False):
         if lenient:
             return None
         raise
+
+
+def agent_filter_texts(agents):
+    """{agent id: what the agent filter's box shows for it}: the agent's name where that name,
+    typed back in, names this agent (agent_filter reads it so: the last agent of a name has
+    it, and the box is stripped), else its id. One pass over the agents, for a page's choices."""
+    by_name = {name.casefold(): agent_id for agent_id, name in agents.items() if name}
+    return {
+        agent_id: name
+        if name and name == name.strip() and by_name[name.casefold()] == agent_id
+        else agent_id
+        for agent_id, name in agents.items()
+    }
+
+
+def agent_filter_text(agent_id, agents):
+    """What the agent filter's box shows for one agent (agent_filter_texts)."""
+    return agent_filter_texts(agents).get(agent_id, agent_id)

@@ -15,10 +15,12 @@ from django.conf import settings
 from django.core.cache import cache
 
 from conversations.reader import (
+    CallerFeedback,
     CollectedValue,
     Conversation,
     ConversationPage,
     EvaluationResult,
+    ToolCall,
     Turn,
 )
 from conversations.transport import read_config
@@ -34,7 +36,15 @@ _SCHEMA = hashlib.sha256(
     repr(
         [
             [(f.name, str(f.type)) for f in dataclasses.fields(cls)]
-            for cls in (Turn, EvaluationResult, CollectedValue, Conversation, ConversationPage)
+            for cls in (
+                Turn,
+                ToolCall,
+                EvaluationResult,
+                CollectedValue,
+                CallerFeedback,
+                Conversation,
+                ConversationPage,
+            )
         ]
     ).encode()
 ).hexdigest()[:8]

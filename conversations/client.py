@@ -44,10 +44,12 @@ from conversations.exceptions import (
 )
 from conversations.reader import (
     ID_RE,
+    CallerFeedback,
     CollectedValue,
     Conversation,
     ConversationPage,
     EvaluationResult,
+    ToolCall,
     Turn,
 )
 
@@ -58,6 +60,7 @@ __all__ = [
     "AgentNotFound",
     "AudioStream",
     "AuthenticationFailed",
+    "CallerFeedback",
     "CollectedValue",
     "Conversation",
     "ConversationNotFound",
@@ -69,6 +72,7 @@ __all__ = [
     "RateLimited",
     "RecordingNotFound",
     "RequestRefused",
+    "ToolCall",
     "Turn",
     "UpstreamTimeout",
     "UpstreamUnavailable",

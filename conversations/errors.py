@@ -9,11 +9,14 @@ dashboard's own failures by `render_server_error`.
 """
 
 import logging
+import math
+from urllib.parse import urlsplit
 
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import DisallowedHost, RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from conversations import client
 from conversations.selection import MAX_SELECTION
@@ -82,15 +85,46 @@ def error_for(exc):
     return ERRORS[client.XunaError]
 
 
-def render_error(request, status, title, hint):
+def render_error(request, status, title, hint, *, retry=True):
     """The error as JSON for our script, a fragment for htmx (swapped where the answer was
-    to go), or a page."""
+    to go), or a page; the page and the fragment offer "Try again" (`retry_url`)."""
     if wants_json(request):
         return JsonResponse({"error": hint}, status=status)
     # Django's handlers can run before HtmxMiddleware has set `htmx`.
     htmx = getattr(request, "htmx", False)
     template = "conversations/_error.html" if htmx else "conversations/error.html"
-    return render(request, template, {"title": title, "hint": hint}, status=status)
+    context = {"title": title, "hint": hint, "retry_url": retry_url(request) if retry else None}
+    return render(request, template, context, status=status)
+
+
+def retry_url(request):
+    """Where "Try again" goes: the same address for a GET, which the page or the htmx
+    fragment asks again. A form sent with POST is not sent again behind the person's back:
+    they go back to the page it was sent from (same origin only, as a path), where they can
+    send it again. None where there is nothing to repeat."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    if getattr(request, "htmx", False):
+        # The form is still on the page, beside the error: sending it again is one click.
+        return None
+    return local_path(request, request.headers.get("Referer"))
+
+
+def local_path(request, url):
+    """`url` as a path with its query when it is an address of this dashboard (a Referer, a
+    `next`), else None: another site, another scheme, not an absolute path."""
+    try:
+        host = request.get_host()
+    except DisallowedHost:
+        return None
+    if not url or not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={host}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(url)
+    if not parts.path.startswith("/"):
+        return None
+    return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
 def render_toast(request, status, message):
@@ -110,10 +144,22 @@ def render_platform_error(request, exc):
     if isinstance(exc, client.InvalidIdentifier | client.NotFound):
         # The client's sentence says what is wrong or missing: an id, an agent, a recording.
         hint = f"{exc.message} {hint}"
+    wait = retry_after_seconds(exc)
+    if wait:
+        seconds = "second" if wait == 1 else "seconds"
+        hint = f"The platform asked us to wait {wait} {seconds}, then try again."
     response = render_error(request, status, title, hint)
-    if isinstance(exc, client.RateLimited) and exc.retry_after:
-        response["Retry-After"] = str(int(exc.retry_after))
+    if wait:
+        response["Retry-After"] = str(wait)
     return response
+
+
+def retry_after_seconds(exc):
+    """The whole seconds a rate-limited platform asked us to wait (its Retry-After, rounded
+    up so that trying again then is not too early), or None when it did not say."""
+    if isinstance(exc, client.RateLimited) and exc.retry_after and exc.retry_after > 0:
+        return math.ceil(exc.retry_after)
+    return None
 
 
 # Django's own refusals, answered by the handlers in dashboard/urls.py: title, what to try.
@@ -160,7 +206,8 @@ def page_not_found(request, exception):
 
 def method_not_allowed(request, response):
     """Django's 405 (require_POST and the like) has no body: for htmx, one with a sentence."""
-    answer = render_error(request, 405, *REFUSALS[405])
+    # Asking again the same way would be refused again: the page offers its way back only.
+    answer = render_error(request, 405, *REFUSALS[405], retry=False)
     answer["Allow"] = response["Allow"]
     return answer
 
@@ -195,5 +242,6 @@ def render_server_error(request, status):
     title, hint = SERVER_ERRORS[status]
     htmx = getattr(request, "htmx", False)
     template = "conversations/_error.html" if htmx else "server_error.html"
-    body = loader.render_to_string(template, {"title": title, "hint": hint})
+    context = {"title": title, "hint": hint, "retry_url": retry_url(request)}
+    body = loader.render_to_string(template, context)
     return HttpResponse(body, status=status)

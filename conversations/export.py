@@ -445,23 +445,38 @@ def starts_a_formula(text):
 
 
 def start(*, user, review_filter, fmt, progress_token="", base_url=""):
-    """The lines of an export, audited, holding a place among the running exports.
+    """The lines of an export, audited, holding a place among the running exports, its
+    first row already read (ReadAhead).
 
     `base_url` (scheme and host, no trailing slash) makes each row's link absolute; without
     it the link is the conversation's path. Raises IndexNeeded when the filter needs an index
     there is not, and ExportsBusy when there is no place; either way nothing is exported or
     audited, and the list page, if it polls for this export's progress, is told why at once.
+    Raises the client's error when the platform fails before the first row: that export is
+    audited as incomplete, and the page is told.
     """
     key = progress_key(user, progress_token)
     try:
         source = source_for(review_filter)
-        lines = export_lines(review_filter, user, fmt, base_url, source)
+        ahead = ReadAhead(export_lines(review_filter, user, fmt, base_url, source), fmt)
         run = Run(review_filter, fmt, partial=source.partial)
-        return slot_take(user=user, lines=audited(lines, user, run, key))
+        slot = slot_take(user=user, lines=audited(ahead, user, run, key))
     except ExportRefused as exc:
         if key:
             progress_report(key, rows=0, problem=str(exc))
         raise
+    try:
+        ahead.read()
+    except client.XunaError as exc:
+        # Nothing was sent: the view answers with an error instead of a file.
+        log.warning("Export failed before its first row: %s", type(exc).__name__)
+        slot.close()
+        ahead.close()
+        if key:
+            progress_report(key, rows=0, problem=INCOMPLETE)
+        record_export(user, run, 0, INCOMPLETE)
+        raise
+    return slot
 
 
 @dataclasses.dataclass(frozen=True)
@@ -476,7 +491,13 @@ class Run:
 
 def audited(lines, user, run, key):
     """Stream the export, report progress every 50 lines, and record it when it ends; one
-    from an index still being filled says so at its end."""
+    from an index still being filled says so at its end.
+
+    A platform failure after the first row ends the stream with ExportAborted instead of
+    ending the file: the server then closes the connection without the end of the response,
+    and the browser shows the download as failed rather than saving a file that looks whole.
+    (A marker row would break every program reading the CSV; a failure before the first row
+    never starts a download at all, see ReadAhead.)"""
     header = 1 if run.fmt == "csv" else 0
     lines_out, problem = 0, "stopped before the end"
     try:
@@ -487,9 +508,10 @@ def audited(lines, user, run, key):
                 progress_report(key, rows=lines_out - header, problem=None)
         problem = ""
     except client.XunaError as exc:
-        # The response has started: the file ends here, and the page and the audit say so.
+        # The response may have started: the page and the audit say the file is incomplete.
         log.warning("Export stopped by a platform error: %s", type(exc).__name__)
-        problem = "the platform failed during the export; the file is incomplete"
+        problem = INCOMPLETE
+        raise ExportAborted(INCOMPLETE) from exc
     finally:
         if run.partial:
             problem = f"{problem}; {PARTIAL}" if problem else PARTIAL
@@ -509,6 +531,41 @@ def record_export(user, run, rows, problem):
         row_count=rows,
         detail=(f"{run.fmt}; filter: {filters}" + (f"; {problem}" if problem else ""))[:300],
     )
+
+
+INCOMPLETE = "the platform failed during the export; the file is incomplete"
+# Lines read before an export's response starts: the CSV's header and its first row.
+LINES_AHEAD = {"csv": 2, "jsonl": 1}
+
+
+class ExportAborted(Exception):
+    """The platform failed while an export was streamed: the stream ends without its end."""
+
+
+class ReadAhead:
+    """An export's lines, whose first row `read()` reads before the response starts: a
+    platform failure there is raised to the view, which answers with an error instead of a
+    file with a header and no rows. Read before `audited` starts, so that an export never
+    read further is never recorded twice, nor late."""
+
+    def __init__(self, lines, fmt):
+        self.lines = iter(lines)
+        self.count = LINES_AHEAD[fmt]
+        self.head = []
+
+    def read(self):
+        for line in self.lines:
+            self.head.append(line)
+            if len(self.head) >= self.count:
+                return
+
+    def __iter__(self):
+        yield from self.head
+        yield from self.lines
+
+    def close(self):
+        if hasattr(self.lines, "close"):
+            self.lines.close()
 
 
 # The list page names each export's progress with a token of its own (app.js).

@@ -25,7 +25,7 @@ class ErrorMiddleware:
     """Any client exception a view lets through, as a page or fragment (conversations.errors).
 
     Also Django's 405 (require_POST and the like), which has no body: htmx would swap
-    nothing in, and the person would see nothing happen.
+    nothing in, and a browser would show a blank page instead of the dashboard's.
     """
 
     def __init__(self, get_response):
@@ -33,7 +33,7 @@ class ErrorMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if response.status_code == 405 and request.htmx and not response.content:
+        if response.status_code == 405 and not response.content:
             return errors.method_not_allowed(request, response)
         return response
 

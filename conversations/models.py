@@ -107,6 +107,7 @@ class AuditRecord(models.Model):
             ("view_conversation", "Can view conversations and play their audio"),
             ("delete_conversation", "Can delete conversations on the platform"),
             ("create_agent_session", "Can create signed URLs and tokens for an agent"),
+            ("manage_team", "Can add users, change their roles and deactivate them"),
         ]
         constraints = [
             # A backstop for double submits: a conversation is deleted at most once.

@@ -6,6 +6,7 @@ out and described in `problems`, which the pages show (docs/api.md). The datacla
 defined here, with what they are read from; callers use them through `client`.
 """
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -31,6 +32,28 @@ TOO_DEEP = "… (nested too deeply to show)"
 # these lengths is cut, so that one odd conversation cannot fill a page or the index.
 SUMMARY_MAX = 10_000
 TITLE_MAX = 300
+# A tool call's arguments or result is shown inline in the transcript: past this many
+# characters (after pretty-printing) the rest is cut, with a note saying how much there was.
+# Text longer than TOOL_PARSE_MAX is not parsed as JSON at all, only cut.
+TOOL_TEXT_MAX = 2_000
+TOOL_PARSE_MAX = 200_000
+# Tool calls kept on one turn; a turn claiming thousands is junk, not a call to show.
+TOOLS_PER_TURN = 20
+# The caller's free-text comment on the call.
+COMMENT_MAX = 2_000
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool the agent called during a turn, and what it answered when the platform says.
+
+    `arguments` and `result` are display text: JSON pretty-printed, cut at TOOL_TEXT_MAX.
+    """
+
+    name: str
+    arguments: str | None = None
+    result: str | None = None
+    failed: bool = False  # the tool answered with an error
 
 
 @dataclass(frozen=True)
@@ -38,6 +61,9 @@ class Turn:
     speaker: str
     text: str
     offset: float | None
+    # The caller spoke over the agent, which stopped mid-sentence.
+    interrupted: bool = False
+    tool_calls: tuple[ToolCall, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +82,15 @@ class CollectedValue:
 
 
 @dataclass(frozen=True)
+class CallerFeedback:
+    """What the caller said of the call: a rating, a thumbs up or down, a comment."""
+
+    rating: float | None = None
+    liked: bool | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
 class Conversation:
     id: str
     # Unknown unless the platform says; a conversation known only by its id has just that.
@@ -70,6 +105,11 @@ class Conversation:
     # The platform's analysis of the call: a short title and a summary of a few sentences.
     title: str | None = None
     summary: str | None = None
+    # Why the call ended ("Client disconnected", "end_call tool was called"), and what it cost
+    # in the platform's own unit (its credits).
+    termination_reason: str | None = None
+    cost: float | None = None
+    feedback: CallerFeedback | None = None
     transcript: tuple[Turn, ...] = ()
     evaluation: tuple[EvaluationResult, ...] = ()
     collected_data: tuple[CollectedValue, ...] = ()
@@ -135,6 +175,9 @@ def parse_conversation(data: object) -> Conversation:
         call_successful=call_successful,
         title=_read_summary_text(data, analysis, SUMMARY_TITLE, problems),
         summary=_read_summary_text(data, analysis, SUMMARY, problems),
+        termination_reason=_read_summary_text(metadata, data, TERMINATION, problems),
+        cost=_read_cost(metadata, data, problems),
+        feedback=_read_feedback(metadata, data, problems),
         transcript=_read_transcript(data, problems),
         evaluation=_read_evaluation(data, analysis, problems),
         collected_data=_read_collected_data(data, analysis, problems),
@@ -282,7 +325,8 @@ def _read_duration(metadata, data, problems):
 def _read_audio_url(data, problems):
     """The recording's link if it is one the transport could fetch (an http(s) origin)."""
     _, value = _first_of((data,), ("audio", "audio_url"))
-    if value is None:
+    if value is None or data.get("has_audio") is False:
+        # The platform's `has_audio: false` says there is no recording, whatever link it gives.
         return None
     if not isinstance(value, str) or origin(value) is None:
         problems.append("The recording link is not a web address.")
@@ -302,6 +346,9 @@ class _SummaryText:
 
 SUMMARY = _SummaryText("transcript_summary", "the summary", SUMMARY_MAX, one_line=False)
 SUMMARY_TITLE = _SummaryText("call_summary_title", "the summary's title", TITLE_MAX, one_line=True)
+# In the metadata, or else at the top level.
+TERMINATION = _SummaryText("termination_reason", "the termination reason", TITLE_MAX, one_line=True)
+FEEDBACK_COMMENT = _SummaryText("comment", "the caller's comment", COMMENT_MAX, one_line=False)
 
 
 def _read_summary_text(data, analysis, field, problems):
@@ -334,12 +381,16 @@ def _read_transcript(data, problems):
     if not isinstance(turns, list):
         problems.append("The transcript is not a list of turns.")
         return ()
-    result = []
+    read = []  # (speaker, text, offset, interrupted, [call, ...])
+    calls_by_request = {}  # a call's request id -> [name, arguments, result, failed]
     for number, turn in enumerate(turns, start=1):
         if not isinstance(turn, dict):
             problems.append(f"Transcript turn {number} is not readable.")
             continue
+        calls = _read_tool_calls(turn, number, calls_by_request, problems)
         _, text = _first_of((turn,), ("text", "message"))
+        if text is None and calls:
+            text = ""  # a turn that only calls a tool or reads its result says nothing
         if not isinstance(text, str):
             problems.append(f"Transcript turn {number} has no readable text.")
             continue
@@ -354,8 +405,134 @@ def _read_transcript(data, problems):
         if raw_offset is not None and (offset is None or offset < 0):
             problems.append(f"Transcript turn {number} has no readable time.")
             offset = None
-        result.append(Turn(speaker=speaker, text=text, offset=offset))
-    return tuple(result)
+        interrupted = turn.get("interrupted")
+        if interrupted is not None and not isinstance(interrupted, bool):
+            problems.append(f"Whether transcript turn {number} was interrupted is not readable.")
+            interrupted = False
+        read.append((speaker, text, offset, bool(interrupted), calls))
+    return tuple(
+        Turn(speaker, text, offset, interrupted, tuple(ToolCall(*call) for call in calls))
+        for speaker, text, offset, interrupted, calls in read
+    )
+
+
+def _read_tool_calls(turn, number, calls_by_request, problems):
+    """A turn's tool calls, each [name, arguments, result, failed], with the results it reads.
+
+    The platform puts a tool's result on the same turn as its call or on a later one, tied to
+    the call by `request_id` (without one, to the last call of that tool still waiting): such
+    a result completes its call wherever that is shown; a result with no call to tie it to is
+    shown on its own turn.
+    """
+    calls = []
+    for key, reader in (("tool_calls", _read_tool_call), ("tool_results", _read_tool_result)):
+        entries = turn.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            label = key.replace("_", " ")
+            problems.append(f"The {label} of transcript turn {number} are not a list.")
+            continue
+        if len(entries) > TOOLS_PER_TURN:
+            problems.append(
+                f"Transcript turn {number} has {len(entries):,} {key.replace('_', ' ')}; "
+                f"only the first {TOOLS_PER_TURN} are shown."
+            )
+        for entry in entries[:TOOLS_PER_TURN]:
+            if not isinstance(entry, dict):
+                problems.append(f"A tool entry of transcript turn {number} is not readable.")
+                continue
+            reader(entry, calls, calls_by_request)
+    return calls
+
+
+def _read_tool_call(entry, calls, calls_by_request):
+    _, arguments = _first_of((entry,), ("params_as_json", "arguments", "params", "parameters"))
+    call = [_tool_name(entry), _tool_text(arguments), None, False]
+    calls.append(call)
+    calls_by_request[("tool", call[0])] = call
+    request = entry.get("request_id")
+    if isinstance(request, str) and request:
+        calls_by_request[request] = call
+
+
+def _read_tool_result(entry, calls, calls_by_request):
+    _, value = _first_of((entry,), ("result_value", "result", "output"))
+    failed = entry.get("is_error") is True
+    request = entry.get("request_id")
+    if not isinstance(request, str) or not request:
+        request = ("tool", _tool_name(entry))
+    call = calls_by_request.pop(request, None)
+    if call is None or call[2] is not None:  # no call, or one already answered
+        calls.append([_tool_name(entry), None, _tool_text(value), failed])
+    else:
+        call[2], call[3] = _tool_text(value), failed
+
+
+def _tool_name(entry):
+    _, name = _first_of((entry,), ("tool_name", "name"))
+    if not isinstance(name, str) or not name.strip():
+        return "unnamed tool"
+    return " ".join(name.replace("\x00", "").split())[:TITLE_MAX] or "unnamed tool"
+
+
+def _tool_text(value):
+    """A tool's arguments or result as text to show: JSON (in a string or not) pretty-printed,
+    NUL bytes dropped, cut at TOOL_TEXT_MAX with a note of how long it was; None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, str) and len(value) <= TOOL_PARSE_MAX:
+        try:
+            parsed = json.loads(value)
+        except (ValueError, RecursionError):
+            parsed = None
+        if isinstance(parsed, dict | list):
+            value = parsed
+    if not isinstance(value, str):
+        if _nested_deeper_than(value, MAX_NESTING):
+            value = _cut_below(value, MAX_NESTING)
+        try:
+            value = json.dumps(value, indent=2, ensure_ascii=False)
+        except (TypeError, ValueError):
+            value = repr(value)
+    text = value.replace("\x00", "").strip()
+    if len(text) > TOOL_TEXT_MAX:
+        text = text[:TOOL_TEXT_MAX].rstrip() + f"\n… (cut here: {len(text):,} characters in all)"
+    return text
+
+
+def _read_cost(metadata, data, problems):
+    """The call's cost in the platform's unit, in the metadata or at the top level."""
+    value = _first(metadata, data, key="cost")
+    if value is None:
+        return None
+    cost = _number(value)
+    if cost is None or cost < 0:
+        problems.append("The cost is not a number.")
+        return None
+    return cost
+
+
+def _read_feedback(metadata, data, problems):
+    """The caller's feedback: a `rating` (a number), an `overall_score` of "like" or
+    "dislike", a `comment`; None when it says nothing."""
+    feedback = _first(metadata, data, key="feedback")
+    if feedback is None:
+        return None
+    if not isinstance(feedback, dict):
+        problems.append("The caller's feedback is not an object.")
+        return None
+    rating = _number(feedback.get("rating"))
+    if rating is None and feedback.get("rating") is not None:
+        problems.append("The caller's rating is not a number.")
+    score = feedback.get("overall_score")
+    liked = {"like": True, "dislike": False}.get(score) if isinstance(score, str) else None
+    if score is not None and liked is None:
+        problems.append("The caller's like or dislike is not readable.")
+    comment = _read_summary_text(feedback, {}, FEEDBACK_COMMENT, problems)
+    if rating is None and liked is None and comment is None:
+        return None
+    return CallerFeedback(rating=rating, liked=liked, comment=comment)
 
 
 def _named_entries(container, name_keys, label, problems):

@@ -25,6 +25,7 @@ ROLES = {
         "create_agent_session",
         "view_analytics",
         "manage_quality",
+        "manage_team",
     ],
 }
 

@@ -7,6 +7,7 @@ from conversations import (
     comment_views,
     queue_views,
     scorecard_views,
+    team_views,
     views,
 )
 
@@ -45,6 +46,12 @@ urlpatterns = [
     path("agents/<str:agent_id>/signed-url", views.agent_signed_url, name="signed_url"),
     path("agents/<str:agent_id>/token", views.agent_token, name="token"),
     path("audit/", views.audit_list, name="audit"),
+    path("team/", team_views.team_list, name="team"),
+    path("team/add", team_views.team_add, name="team_add"),
+    path("team/<int:pk>/role", team_views.team_role, name="team_role"),
+    path("team/<int:pk>/deactivate", team_views.team_deactivate, name="team_deactivate"),
+    path("team/<int:pk>/reactivate", team_views.team_reactivate, name="team_reactivate"),
+    path("team/<int:pk>/password", team_views.team_password, name="team_password"),
     path("index/refresh", views.index_refresh, name="index_refresh"),
     path("analytics/", analytics_views.analytics_page, name="analytics"),
     path("analytics/<slug:chart>.csv", analytics_views.analytics_csv, name="analytics_csv"),

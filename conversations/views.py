@@ -5,7 +5,9 @@ Client exceptions that a view does not handle itself are rendered by
 `errors.render_error`: a page, or for htmx a fragment, with a sentence.
 """
 
+import dataclasses
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,7 +38,7 @@ from conversations import (
     tasks,
 )
 from conversations.agents import agent_filter, agents_seen, remember_agents
-from conversations.errors import error_for, render_error
+from conversations.errors import error_for, local_path, render_error
 from conversations.forms import ReviewForm
 from conversations.models import AuditRecord, Review
 
@@ -60,15 +62,62 @@ def conversation_list(request):
         return redirect("conversations:detail", typed)
     agents = agents_seen()
     review_filter = filter_from(request.GET, agents)
-    result = reviews.fetch_page(
-        review_filter, request.user, cursor=cursor, page_size=settings.XUNA_PAGE_SIZE
-    )
+    shown = shown_from(request.GET)
+    if cursor:
+        result = reviews.fetch_page(
+            review_filter, request.user, cursor=cursor, page_size=settings.XUNA_PAGE_SIZE
+        )
+        shown += len(result.rows)
+    else:
+        result = list_rows(review_filter, request.user, at_least=shown)
+        shown = len(result.rows)
     agents = remember_agents([row.conversation for row in result.rows], agents)
-    context = list_context(review_filter, result, agents, cursor)
+    context = list_context(review_filter, result, agents, cursor) | {"shown": shown}
     if request.htmx and cursor:
-        return render(request, "conversations/_rows.html", context)
+        response = render(request, "conversations/_rows.html", context)
+        # The address says how many rows are shown, so that Back to this list shows them all.
+        query = review_filter.query_string()
+        response["HX-Replace-Url"] = f"{reverse('conversations:list')}?" + (
+            f"{query}&shown={shown}" if query else f"shown={shown}"
+        )
+        return response
     context.update(list_page_context(request.user, result))
     return render(request, "conversations/list.html", context)
+
+
+# The most rows a list address (`shown`) brings back at once: 20 pages of 50.
+SHOWN_MAX = 1000
+
+
+def shown_from(params):
+    """How many rows the list showed ("Load more" writes it into the address); 0 when the
+    address does not say, at most SHOWN_MAX."""
+    try:
+        return min(max(int(params.get("shown", "")), 0), SHOWN_MAX)
+    except ValueError:
+        return 0
+
+
+def list_rows(review_filter, user, *, at_least):
+    """The list's first page and, to show `at_least` rows, the pages "Load more" had added,
+    with the same page size, so that the rows and the next "Load more" are the ones seen."""
+    page_size = settings.XUNA_PAGE_SIZE
+    result = reviews.fetch_page(review_filter, user, page_size=page_size)
+    for _ in range(SHOWN_MAX // page_size):
+        if len(result.rows) >= at_least or not (result.has_more and result.next_cursor):
+            break
+        more = reviews.fetch_page(
+            review_filter, user, cursor=result.next_cursor, page_size=page_size
+        )
+        result = dataclasses.replace(
+            result,
+            rows=result.rows + more.rows,
+            next_cursor=more.next_cursor,
+            has_more=more.has_more,
+            searched=result.searched + more.searched,
+            problems=result.problems + more.problems,
+        )
+    return result
 
 
 def list_context(review_filter, result, agents, cursor):
@@ -159,6 +208,8 @@ def detail_context(request, conversation, panel=None):
 
 
 NOT_SAVED = "Nothing was saved"
+REVIEW_SAVED = "Review saved."
+REVIEW_UNCHANGED = "Nothing had changed: the review is as it was."
 GONE = "This conversation was deleted; nothing was saved."
 NO_SUCH_CONVERSATION = "The platform has no such conversation; nothing was saved."
 CONFLICT = (
@@ -214,6 +265,9 @@ def review_saved(request, conversation_id, form, changes):
     if queue_id:
         # Saved from a sampled queue: a verdict makes the call done in it.
         sampling.mark_reviewed(user=request.user, conversation_id=conversation_id)
+    if not request.htmx:
+        # Without JavaScript the panel is not redrawn: the next page says it was saved.
+        messages.success(request, REVIEW_SAVED if changes else REVIEW_UNCHANGED)
     if "next" in request.POST:
         if queue_id:
             return go_to_next_in_queue(request, queue_id, conversation_id)
@@ -389,7 +443,20 @@ def conversation_delete(request, conversation_id):
         return render_delete_form(
             request, conversation, origin=origin, result=result, reason=reason
         )
-    return conversation_deleted(request, result, origin=origin)
+    return conversation_deleted(request, result, origin=origin, back=delete_return(request))
+
+
+def delete_return(request):
+    """Where Cancel on the delete page goes back to: the page its link was on (its `next`,
+    else the Referer), carried through the form as `next`."""
+    if request.method == "GET":
+        url = request.GET.get("next") or request.headers.get("Referer")
+    else:
+        data = request.POST if request.method == "POST" else QueryDict(request.body)
+        url = data.get("next")
+    path = local_path(request, url)
+    # Cancel never leads back to a delete page.
+    return None if path is None or urlsplit(path).path.endswith("/delete") else path
 
 
 def render_delete_form(request, conversation, *, origin, result=None, reason=""):
@@ -402,6 +469,7 @@ def render_delete_form(request, conversation, *, origin, result=None, reason="")
         "error": result.message if result else None,
         "reason": reason[: deletion.REASON_MAX],
         "agents": agents_seen(),
+        "back": delete_return(request),
     }
     response = render(request, template, context, status=result.status if result else 200)
     if result and result.status == 503:
@@ -409,14 +477,18 @@ def render_delete_form(request, conversation, *, origin, result=None, reason="")
     return response
 
 
-def conversation_deleted(request, result, *, origin):
-    """From the list the row goes away; from its own page, back to the list."""
+def conversation_deleted(request, result, *, origin, back=None):
+    """From the list the row goes away; from its own page, back to the list (without
+    JavaScript, back to the list as it was filtered, when the delete page knew it)."""
     if request.htmx and origin != "detail":
         context = {"conversation_ids": [result.conversation_id], "message": result.message}
         return render(request, "conversations/_deleted.html", context)
     messages.success(request, result.message)
     if request.htmx:
         return HttpResponseClientRedirect(reverse("conversations:list"))
+    own_page = reverse("conversations:detail", args=[result.conversation_id])
+    if back and not back.startswith(own_page):
+        return redirect(back)
     return redirect("conversations:list")
 
 
@@ -456,6 +528,11 @@ def conversation_export(request):
         return render_error(request, 400, "This export needs the index", str(exc))
     except export.ExportsBusy as exc:
         return render_error(request, 429, "Too many exports at once", str(exc))
+    except client.XunaError as exc:
+        status, title, hint = error_for(exc)
+        return render_error(
+            request, status, "The export failed", f"{title}: nothing was exported. {hint}"
+        )
     stamp = timezone.now().strftime("%Y%m%d-%H%M")
     return download(lines, f"conversations-{stamp}.{fmt}", export.FORMATS[fmt])
 

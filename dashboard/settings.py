@@ -105,6 +105,20 @@ def env_agent_names(name):
     return names
 
 
+def env_role_map(name, *, roles):
+    """Parse `qa-admins=Admin,qa=Reviewer` (a group of the provider = one of `roles`)."""
+    mapping = {}
+    for item in env_list(name):
+        group, sep, role = item.rpartition("=")
+        if not sep or not group.strip() or role.strip() not in roles:
+            raise ImproperlyConfigured(
+                f"{name} must look like 'qa-admins=Admin,qa-leads=Lead,qa=Reviewer', each role "
+                f"one of {', '.join(roles)} (got {item!r})."
+            )
+        mapping[group.strip()] = role.strip()
+    return mapping
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = env_str("SECRET_KEY")
@@ -226,8 +240,9 @@ MIDDLEWARE = [
     "conversations.middleware.ViewerTimezoneMiddleware",
     "conversations.middleware.SessionLimitsMiddleware",
     "conversations.middleware.NoStoreMiddleware",
-    "conversations.middleware.ErrorMiddleware",
+    # Inside CSPMiddleware, so that the pages it answers with carry the policy too.
     "csp.middleware.CSPMiddleware",
+    "conversations.middleware.ErrorMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -409,6 +424,9 @@ CONTENT_SECURITY_POLICY = {
 # Brute force: after 5 failed logins for a username or from an address, refuse for a while.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    # Before RoleBackend: it refuses passwords when LOCAL_LOGIN is off, and signs in through
+    # the OpenID Connect provider (conversations/sso.py). RoleBackend answers permissions.
+    "conversations.sso.SSOBackend",
     "conversations.roles.RoleBackend",
 ]
 AXES_FAILURE_LIMIT = env_number("LOGIN_FAILURE_LIMIT", 5, minimum=1, maximum=100, cast=int)
@@ -426,6 +444,52 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # only its own account's failures from its address (conversations.login).
 AXES_RESET_ON_SUCCESS = False
 AXES_VERBOSE = False
+
+# Single sign-on with OpenID Connect (conversations/sso.py, through mozilla-django-oidc, whose
+# setting names these are): on when OIDC_CLIENT_ID is set. The provider's endpoints are read
+# from OIDC_ISSUER/.well-known/openid-configuration at the first sign-in, not at start-up.
+OIDC_RP_CLIENT_ID = env_str("OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_CLIENT_SECRET")
+OIDC_ISSUER = ""
+OIDC_PROVIDER_NAME = env_str("OIDC_PROVIDER_NAME", "single sign-on")
+OIDC_RP_SCOPES = env_str("OIDC_SCOPES", "openid profile email")
+OIDC_USERNAME_CLAIM = env_str("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = env_str("OIDC_GROUPS_CLAIM", "groups")
+# The role names of conversations/roles.py, which settings cannot import.
+OIDC_ROLE_MAP = env_role_map("OIDC_ROLE_MAP", roles=("Reviewer", "Lead", "Admin"))
+if OIDC_RP_CLIENT_ID:
+    if not env_str("OIDC_ISSUER") or not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured(
+            "OIDC_ISSUER and OIDC_CLIENT_SECRET must be set with OIDC_CLIENT_ID."
+        )
+    OIDC_ISSUER = env_url("OIDC_ISSUER", "https://login.example.com/realms/qa")
+    if "openid" not in OIDC_RP_SCOPES.split():
+        raise ImproperlyConfigured(f"OIDC_SCOPES must include openid (got {OIDC_RP_SCOPES!r}).")
+    if not OIDC_ROLE_MAP:
+        raise ImproperlyConfigured(
+            "OIDC_ROLE_MAP must map the provider's groups to roles, such as "
+            "'qa-admins=Admin,qa-leads=Lead,qa=Reviewer'."
+        )
+    # The logout form's redirect to the provider's end_session_endpoint is a form action too.
+    _issuer = urlsplit(OIDC_ISSUER)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"].append(
+        f"{_issuer.scheme}://{_issuer.netloc}"
+    )
+# Off: no password form, and passwords are refused everywhere (the admin site too).
+LOCAL_LOGIN = env_bool("LOCAL_LOGIN", True)
+if not LOCAL_LOGIN and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured("LOCAL_LOGIN=off needs single sign-on: set OIDC_CLIENT_ID too.")
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = (3.05, 10)
+# Kept in the session for the provider's logout (its id_token_hint).
+OIDC_STORE_ID_TOKEN = True
+OIDC_AUTHENTICATE_CLASS = "conversations.sso.SSOAuthenticateView"
+OIDC_CALLBACK_CLASS = "conversations.sso.SSOCallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "conversations.sso.logout_url"
+# A sign-in the provider refused is not a password guess: it neither counts towards nor is
+# stopped by a lockout (the provider throttles its own logins).
+AXES_WHITELIST_CALLABLE = "conversations.sso.is_sso_callback"
 
 LOGGING = {
     "version": 1,

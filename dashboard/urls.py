@@ -1,12 +1,17 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from mozilla_django_oidc.views import OIDCLogoutView
 
-from conversations import errors, health
+from conversations import errors, health, sso
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("login/", sso.login, name="login"),
+    # Ends the provider's session too when it started this one (OIDC_OP_LOGOUT_URL_METHOD).
+    # Open to all, as Django's LogoutView: a session that expired must not log in to log out.
+    path("logout/", login_not_required(OIDCLogoutView.as_view()), name="logout"),
+    # Single sign-on: oidc/authenticate/, oidc/callback/ (conversations/sso.py).
+    path("oidc/", include("mozilla_django_oidc.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

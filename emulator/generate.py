@@ -9,8 +9,9 @@ detail is asked for. Timestamps are relative to the start of the current UTC day
 import random
 import string
 from collections.abc import Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from emulator.extras import Extras, extras
 from emulator.phrases import (
     AGENTS,
     CITIES,
@@ -137,6 +138,8 @@ class Content:
     boolean_results: frozenset[str]  # criteria the wild shape reports as true or false
     title: str | None = None  # the analysis's short title of the call
     summary: str | None = None  # and its summary of one to three sentences
+    # Why it ended, its cost, the caller's feedback, tool calls, interrupted turns.
+    extras: Extras = field(default_factory=Extras)
 
 
 def content(record: Record) -> Content:
@@ -153,7 +156,16 @@ def content(record: Record) -> Content:
         if result in ("success", "failure") and rng.random() < 0.5
     )
     title, summary = _recap(record, rng, fill, issue)
-    return Content(timeline(record), texts, evaluation, collected, boolean_results, title, summary)
+    return Content(
+        timeline(record),
+        texts,
+        evaluation,
+        collected,
+        boolean_results,
+        title,
+        summary,
+        extras(record, fill),
+    )
 
 
 def timeline(record: Record) -> list[tuple[str, float]]:

@@ -69,10 +69,12 @@ def _documented(record: Record, said: Content) -> dict:
         metadata["duration"] = record.duration
     metadata |= {"agent_id": record.agent_id, "agent_name": record.agent_name}
     fields = {
-        "metadata": metadata,
+        "metadata": metadata | _extra_metadata(record, said),
         "transcript": [
-            {"speaker": speaker, "text": text, "timestamp": offset}
-            for (speaker, offset), text in zip(said.turns, said.texts, strict=True)
+            {"speaker": speaker, "text": text, "timestamp": offset} | _turn_extras(said, index)
+            for index, ((speaker, offset), text) in enumerate(
+                zip(said.turns, said.texts, strict=True)
+            )
         ],
     }
     if not _analysed(record):
@@ -100,14 +102,55 @@ def _wild(record: Record, said: Content) -> dict:
     if record.duration is not None:
         metadata["call_duration_secs"] = record.duration
     return {
-        "metadata": metadata,
+        "metadata": metadata | _extra_metadata(record, said),
         "transcript": [
             {"role": speaker, "message": text, "time_in_call_secs": offset}
-            for (speaker, offset), text in zip(said.turns, said.texts, strict=True)
+            | _turn_extras(said, index)
+            for index, ((speaker, offset), text) in enumerate(
+                zip(said.turns, said.texts, strict=True)
+            )
         ],
         # The wild shape has the analysis null until processing has ended.
         "analysis": _wild_analysis(said) if _analysed(record) else None,
     }
+
+
+def _extra_metadata(record: Record, said: Content) -> dict:
+    """Why the call ended, its cost and the caller's feedback, when the call has them: known
+    once the call has ended (not while it is in progress)."""
+    if record.status == IN_PROGRESS:
+        return {}
+    extras = said.extras
+    fields = {
+        "termination_reason": extras.termination_reason,
+        "cost": extras.cost,
+        "feedback": extras.feedback,
+    }
+    return {key: value for key, value in fields.items() if value is not None}
+
+
+def _turn_extras(said: Content, index: int) -> dict:
+    """A turn's `interrupted` flag and its tool calls and their results, tied by request id;
+    only on the turns that have them."""
+    fields = {}
+    if index in said.extras.interrupted:
+        fields["interrupted"] = True
+    calls = said.extras.tools.get(index)
+    if calls:
+        fields["tool_calls"] = [
+            {"request_id": f"req_{index}_{n}", "tool_name": name, "params_as_json": arguments}
+            for n, (name, arguments, _, _) in enumerate(calls)
+        ]
+        fields["tool_results"] = [
+            {
+                "request_id": f"req_{index}_{n}",
+                "tool_name": name,
+                "result_value": result,
+                "is_error": error,
+            }
+            for n, (name, _, result, error) in enumerate(calls)
+        ]
+    return fields
 
 
 def _summary_fields(said: Content) -> dict:

@@ -104,7 +104,26 @@
   if (player) {
     player.addEventListener("timeupdate", function () { highlight(turnAt(player.currentTime)); });
     var speed = document.querySelector("[data-speed]");
-    if (speed) speed.addEventListener("change", function () { player.playbackRate = parseFloat(speed.value); });
+    if (speed) {
+      // The chosen speed holds for every call, in this browser. The default rate too: loading
+      // the recording again (a retry) resets the rate to it.
+      var setSpeed = function () {
+        player.defaultPlaybackRate = player.playbackRate = parseFloat(speed.value) || 1;
+      };
+      var saved = storedSpeed();
+      var offered = Array.prototype.some.call(speed.options, function (option) { return option.value === saved; });
+      if (offered) speed.value = saved;
+      setSpeed();
+      speed.addEventListener("change", function () {
+        setSpeed();
+        try { localStorage.setItem("playback-speed", speed.value); } catch (error) { /* storage off: this page only */ }
+      });
+    }
+  }
+
+  // The playback speed chosen last, kept in this browser ("Speed" on a call's page).
+  function storedSpeed() {
+    try { return localStorage.getItem("playback-speed"); } catch (error) { return null; }
   }
 
   function goToTurn(index) {
@@ -113,6 +132,111 @@
       player.currentTime = starts[index];
     }
     highlight(index);
+    // The transcript's tab stop follows, and so does the focus when it is in the transcript.
+    activateTurn(turns[index], transcript && transcript.contains(document.activeElement));
+  }
+
+  // The transcript is one tab stop (a roving tabindex): the active turn has tabindex 0, the
+  // others -1, and so have the links, buttons and tool calls inside every turn but the active
+  // one, so that Tab goes from the active turn through its own controls and out. ArrowUp/
+  // ArrowDown/Home/End move between turns; Enter or Space on a turn plays the call from it.
+  // Without this, a 1,200-turn call was 1,200 tab stops before anything after it.
+  var transcript = document.getElementById("turns");
+  var allTurns = transcript ? Array.prototype.slice.call(transcript.querySelectorAll(".turn")) : [];
+  var activeTurn = null;
+  var INSIDE_TURN = "a, button, summary";
+
+  function setInnerStops(turn, reachable) {
+    turn.querySelectorAll(INSIDE_TURN).forEach(function (control) {
+      if (reachable) control.removeAttribute("tabindex");
+      else control.setAttribute("tabindex", "-1");
+    });
+  }
+
+  function activateTurn(turn, focus) {
+    if (!turn) return;
+    if (activeTurn && activeTurn !== turn) {
+      activeTurn.setAttribute("tabindex", "-1");
+      setInnerStops(activeTurn, false);
+    }
+    activeTurn = turn;
+    turn.setAttribute("tabindex", "0");
+    setInnerStops(turn, true);
+    if (focus) turn.focus();
+  }
+
+  // A time is a button only while there is something to play: when the recording cannot be
+  // loaded, the times become plain text (the server renders them so when there is none), and
+  // buttons again if a retry loads it.
+  function setPlayable(playable) {
+    if (!transcript) return;
+    var selector = playable ? ".turn[data-at] > span.at" : ".turn[data-at] > button[data-seek]";
+    transcript.querySelectorAll(selector).forEach(function (time) {
+      var at = time.parentNode.dataset.at;
+      var replacement = document.createElement(playable ? "button" : "span");
+      replacement.className = "at";
+      replacement.textContent = time.textContent;
+      if (playable) {
+        replacement.type = "button";
+        replacement.className = "at link";
+        replacement.dataset.seek = at;
+        replacement.setAttribute("aria-label", "Play from " + time.textContent);
+        if (time.parentNode !== activeTurn) replacement.setAttribute("tabindex", "-1");
+      }
+      time.replaceWith(replacement);
+    });
+  }
+
+  if (allTurns.length) {
+    allTurns.forEach(function (turn) { turn.setAttribute("tabindex", "-1"); });
+    transcript.querySelectorAll(INSIDE_TURN).forEach(function (control) { control.setAttribute("tabindex", "-1"); });
+    activateTurn(allTurns[0], false);
+    // A click (on a turn or a control in it) makes that turn the tab stop.
+    transcript.addEventListener("focusin", function (event) {
+      var turn = event.target.closest(".turn");
+      if (turn && turn !== activeTurn) activateTurn(turn, false);
+    });
+    transcript.addEventListener("keydown", function (event) {
+      if (event.ctrlKey || event.metaKey || event.altKey) return;
+      var turn = event.target.closest(".turn");
+      if (!turn) return;
+      var index = allTurns.indexOf(turn);
+      var next = null;
+      if (event.key === "ArrowDown") next = allTurns[index + 1];
+      else if (event.key === "ArrowUp") next = allTurns[index - 1];
+      else if (event.key === "Home") next = allTurns[0];
+      else if (event.key === "End") next = allTurns[allTurns.length - 1];
+      else if ((event.key === "j" || event.key === "k") && turns.indexOf(turn) >= 0) {
+        // From the focused turn rather than the one playing; goToTurn moves the focus along.
+        event.preventDefault();
+        event.stopPropagation();
+        goToTurn(turns.indexOf(turn) + (event.key === "j" ? 1 : -1));
+        return;
+      } else if ((event.key === "Enter" || event.key === " ") && event.target === turn) {
+        // Only a turn whose time is a button can be played from.
+        var seek = turn.querySelector(":scope > [data-seek]");
+        if (!seek || !player) return;
+        event.preventDefault();
+        event.stopPropagation();
+        player.currentTime = parseFloat(seek.dataset.seek);
+        player.play();
+        return;
+      } else return;
+      event.preventDefault();
+      event.stopPropagation();
+      if (next) activateTurn(next, true);
+    });
+    // A comment added about a turn brings new links into it: keep them out of the tab order.
+    document.addEventListener("htmx:load", function (event) {
+      var turn = event.detail.elt.closest && event.detail.elt.closest("#turns .turn");
+      if (turn && turn !== activeTurn) setInnerStops(turn, false);
+    });
+    if (player) {
+      player.addEventListener("error", function () { setPlayable(false); });
+      player.addEventListener("loadedmetadata", function () { setPlayable(true); });
+      // The request may have failed before this script ran.
+      if (player.error) setPlayable(false);
+    }
   }
 
   // A search result links to its turn: "#t=83" (seconds into the call), "#t=83&turn=12"
@@ -129,7 +253,7 @@
     var previous = document.querySelector("#turns .turn.hit");
     if (previous) previous.classList.remove("hit");
     target.classList.add("hit");
-    target.setAttribute("tabindex", "-1");
+    activateTurn(target, false);
     target.scrollIntoView({ block: "center" });
     target.focus({ preventScroll: true });
     if (player && time !== null) {
@@ -162,8 +286,8 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.target.closest("input, textarea, select, [contenteditable], dialog")) return;
-    // Space already presses a focused button or the player's own controls.
-    if (event.key === " " && event.target.closest("a, button:not([data-seek]), audio")) return;
+    // Space already presses a focused button, opens a tool call (summary) or works the player.
+    if (event.key === " " && event.target.closest("a, button:not([data-seek]), summary, audio")) return;
     var handled = true;
     switch (event.key) {
       case " ":
@@ -349,5 +473,146 @@
     form.querySelector("select[name=turn]").value = offer.dataset.commentTurn;
     form.scrollIntoView({ block: "nearest" });
     form.querySelector("textarea[name=body]").focus();
+  });
+})();
+
+// Waiting and failures: a recording that does not load says so and offers a retry; a slow
+// answer shows that the dashboard is still waiting; a typed note is not lost by leaving.
+(function () {
+  "use strict";
+
+  // The recording: an <audio> whose source fails (the platform answered 503, the network
+  // dropped) shows a greyed player at 0:00 and nothing else. Say so, and load it again on
+  // request. Other code can follow it through the body's class and the events.
+  var player = document.getElementById("player");
+  var failed = document.getElementById("player-error");
+  if (player && failed) {
+    player.addEventListener("error", function () {
+      failed.hidden = false;
+      document.body.classList.add("recording-failed");
+      document.dispatchEvent(new CustomEvent("recording:failed"));
+    });
+    player.addEventListener("loadedmetadata", function () {
+      if (failed.hidden) return;
+      failed.hidden = true;
+      document.body.classList.remove("recording-failed");
+      document.dispatchEvent(new CustomEvent("recording:loaded"));
+    });
+    failed.addEventListener("click", function (event) {
+      if (!event.target.closest("[data-audio-retry]")) return;
+      // Our own /audio address is never cached (no-store): load() asks for it again.
+      player.load();
+    });
+  }
+
+  // Long waits. After a second without an answer a bar and a sentence show that the request
+  // is under way (the platform may take up to its timeout); a page of our own replaces
+  // them, or the answer does.
+  var WAIT_MS = 1000;
+  // A link that turns out to be a file (the audit log's CSV) leaves the page where it was.
+  var PAGE_WAIT_MAX_MS = 30000;
+  var waiting = document.createElement("div");
+  waiting.className = "waiting";
+  waiting.setAttribute("role", "status");
+  waiting.hidden = true;
+  document.body.appendChild(waiting);
+  var timer = null;
+  var pending = 0;
+
+  function startWaiting(sentence) {
+    clearTimeout(timer);
+    timer = setTimeout(function () {
+      waiting.textContent = sentence;
+      waiting.hidden = false;
+      document.body.classList.add("is-waiting");
+    }, WAIT_MS);
+  }
+
+  function stopWaiting() {
+    clearTimeout(timer);
+    timer = null;
+    waiting.hidden = true;
+    waiting.textContent = "";
+    document.body.classList.remove("is-waiting");
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    // Polling (a job's progress) is waiting by design: no bar for it.
+    if (/every /.test(event.detail.elt.getAttribute("hx-trigger") || "")) return;
+    pending += 1;
+    startWaiting("Still waiting for the platform…");
+  });
+  document.addEventListener("htmx:afterRequest", function () {
+    pending = Math.max(pending - 1, 0);
+    if (pending === 0) stopWaiting();
+  });
+
+  // Whole pages: a link followed or a form sent without htmx.
+  function leavesThePage(link, event) {
+    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return false;
+    if (link.hasAttribute("download") || link.hasAttribute("data-export") || link.hasAttribute("hx-get")) return false;
+    if (link.target && link.target !== "_self") return false;
+    if (link.getAttribute("href").charAt(0) === "#") return false;
+    var url = new URL(link.href, location.href);
+    if (url.origin !== location.origin) return false;
+    return !(url.pathname === location.pathname && url.search === location.search && url.hash);
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[href]");
+    if (link && leavesThePage(link, event)) waitForPage();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    waitForPage();
+  });
+  function waitForPage() {
+    startWaiting("Loading…");
+    setTimeout(stopWaiting, PAGE_WAIT_MAX_MS);
+  }
+  // A page brought back by Back (bfcache) is not loading.
+  window.addEventListener("pageshow", stopWaiting);
+
+  // Unsaved notes. A form's textarea (a comment, a review's note, a criterion's note) whose
+  // text differs from what the page was given is unsaved: leaving asks first. Sending the
+  // form, or an htmx save that redraws it, ends that.
+  var sending = false;
+  document.addEventListener("submit", function () { sending = true; });
+  document.addEventListener("htmx:beforeRequest", function () { sending = false; });
+
+  function unsaved() {
+    var fields = document.querySelectorAll("form textarea, form[data-warn-unsaved] input[type=text]");
+    return Array.prototype.some.call(fields, function (field) {
+      if (field.closest("dialog")) return false;
+      return field.value.trim() !== field.defaultValue.trim();
+    });
+  }
+  window.addEventListener("beforeunload", function (event) {
+    if (sending || !unsaved()) return;
+    event.preventDefault();
+    // Older browsers need a returnValue; none shows it any more.
+    event.returnValue = "";
+  });
+})();
+
+// List keys: on the conversation list, j and k move the focus to the next and previous row's
+// link (its start time, named after the call), Enter opens it as on any focused link. Not
+// while typing, nor in a dialog, as on a call's page. Rows added by "Load more" count too.
+(function () {
+  "use strict";
+  if (!document.getElementById("rows")) return;
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "j" && event.key !== "k") return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.target.closest("input, textarea, select, [contenteditable], dialog")) return;
+    var links = Array.prototype.slice.call(document.querySelectorAll("#rows a.open"));
+    if (!links.length) return;
+    // From the row that has the focus (its link, checkbox or Delete), else from the top.
+    var row = document.activeElement && document.activeElement.closest("#rows tr");
+    var at = row ? links.indexOf(row.querySelector("a.open")) : -1;
+    var next = at < 0 ? 0 : Math.min(links.length - 1, Math.max(0, at + (event.key === "j" ? 1 : -1)));
+    event.preventDefault();
+    links[next].focus();
   });
 })();

@@ -10,6 +10,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -37,6 +38,15 @@ def calls_to(emulator, endpoint):
 def first_with_audio(emulator):
     """The id of the newest seeded conversation that has a recording."""
     return next(cid for cid in emulator.conversation_ids() if emulator.raw(cid).get("audio"))
+
+
+def log_in(page, base_url, username):
+    """Log in through the real login form, in a browser page, and land on the list."""
+    page.goto(f"{base_url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/")
 
 
 def closed_port():
@@ -194,3 +204,14 @@ def row_of(html, conversation_id):
 def row_ids(html):
     """The conversation ids of the list rows in some markup, in order."""
     return re.findall(r'<tr id="row-([A-Za-z0-9_-]+)"', html)
+
+
+# Browser pages ---------------------------------------------------------------------------------
+
+
+def wait_until(page, expression, timeout=10.0):
+    """Poll a JavaScript expression; the page's CSP forbids the eval that wait_for_function uses."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)

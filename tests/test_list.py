@@ -43,13 +43,14 @@ def test_it_lists_the_newest_conversations_with_one_platform_call(as_role, emula
 def test_a_row_shows_the_agents_name(as_role, emulator):
     conversation_id = add_call(emulator, agent_name="Night shift bot")
     row = row_of(as_role("Reviewer").get("/").content.decode(), conversation_id)
-    assert f'<a href="/conversations/{conversation_id}/">Night shift bot</a>' in row
+    assert '<td data-label="Agent">Night shift bot</td>' in row
+    assert f'<a class="open" href="/conversations/{conversation_id}/"' in row
 
 
 def test_a_row_shows_the_duration_in_minutes_and_seconds(as_role, emulator):
     conversation_id = add_call(emulator, duration=95)
     row = row_of(as_role("Reviewer").get("/").content.decode(), conversation_id)
-    assert '<td class="num">1:35</td>' in row
+    assert '<td class="num" data-label="Duration">1:35</td>' in row
 
 
 def test_a_row_shows_how_long_ago_the_call_started(as_role, emulator):
@@ -59,12 +60,14 @@ def test_a_row_shows_how_long_ago_the_call_started(as_role, emulator):
 
 
 def test_it_filters_by_agent_and_keeps_the_filter_in_the_url(as_role, emulator):
-    agent_id, _ = emulator.agents[1]
+    agent_id, name = emulator.agents[1]
     response = as_role("Reviewer").get("/", {"agent": agent_id})
     ids = row_ids(response.content.decode())
     assert ids == emulator.conversation_ids(agent_id)[: len(ids)]
     assert emulator.calls[-1].query.get("agent_id") in (agent_id, [agent_id])
-    assert f'value="{agent_id}"' in element(response.content.decode(), "input", name="agent")
+    # The box shows the agent's name, which the filter reads back as this agent.
+    assert f'value="{name}"' in element(response.content.decode(), "input", name="agent")
+    assert f"agent={agent_id}" in response.context["list_query"]
 
 
 def test_it_accepts_a_known_agent_name_in_the_filter(as_role, emulator):
@@ -79,7 +82,7 @@ def test_it_accepts_a_known_agent_name_in_the_filter(as_role, emulator):
 def test_it_offers_configured_agent_names(as_role, emulator, settings):
     settings.XUNA_AGENT_NAMES = {"agent_configured": "Night shift bot"}
     html = as_role("Reviewer").get("/").content.decode()
-    assert '<option value="agent_configured">Night shift bot</option>' in html
+    assert '<option value="Night shift bot">agent_configured</option>' in html
 
 
 def test_load_more_returns_the_next_rows_as_a_fragment(as_role, emulator, settings):

@@ -82,6 +82,7 @@ def test_the_roles_exist_with_their_permissions():
         "create_agent_session",
         "view_analytics",
         "manage_quality",
+        "manage_team",
     }
 
 

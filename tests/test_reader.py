@@ -9,10 +9,12 @@ from hypothesis import strategies as st
 
 from conversations.exceptions import UpstreamUnavailable, XunaError
 from conversations.reader import (
+    CallerFeedback,
     CollectedValue,
     Conversation,
     ConversationPage,
     EvaluationResult,
+    ToolCall,
     Turn,
     parse_conversation,
     parse_page,
@@ -795,7 +797,9 @@ KNOWN_KEYS = [
     "data_collection_results", "speaker", "role", "speaker_label", "text", "message",
     "timestamp", "time_in_call_secs", "offset", "score", "result", "feedback", "rationale",
     "criterion", "criteria_id", "name", "value", "conversations", "items", "next_cursor",
-    "has_more", "transcript_summary", "call_summary_title",
+    "has_more", "transcript_summary", "call_summary_title", "termination_reason", "cost",
+    "rating", "overall_score", "comment", "interrupted", "tool_calls", "tool_results",
+    "tool_name", "params_as_json", "arguments", "result_value", "is_error", "request_id",
 ]  # fmt: skip
 
 scalars = (
@@ -840,6 +844,14 @@ def test_the_reader_never_raises_for_an_object_with_a_usable_id(data):
     for text, limit in ((conversation.summary, 10_000), (conversation.title, 300)):
         assert text is None or (isinstance(text, str) and 0 < len(text) <= limit)
         assert "\x00" not in (text or "")
+    for turn in conversation.transcript:
+        assert isinstance(turn.interrupted, bool)
+        for call in turn.tool_calls:
+            assert isinstance(call.name, str)
+            assert call.name
+            for text in (call.arguments, call.result):
+                assert text is None or (isinstance(text, str) and len(text) < 2_100)
+    assert conversation.cost is None or math.isfinite(conversation.cost)
 
 
 @settings(max_examples=300, deadline=None)
@@ -853,3 +865,224 @@ def test_the_page_reader_returns_a_page_or_raises_its_own_error_for_any_json(dat
         return
     assert isinstance(page, ConversationPage)
     assert isinstance(page.has_more, bool)
+
+
+# What the platform adds, when it does: why the call ended, its cost, the caller's feedback,
+# interrupted turns and tool calls (tests/test_platform_extras.py shows them on the page)
+
+
+def test_it_reads_the_termination_reason_and_cost_from_the_metadata_or_the_top_level():
+    in_metadata = read(metadata={"termination_reason": " Client\ndisconnected ", "cost": 412})
+    at_top = read(termination_reason="end_call tool was called.", cost=1.5)
+
+    assert (in_metadata.termination_reason, in_metadata.cost) == ("Client disconnected", 412.0)
+    assert (at_top.termination_reason, at_top.cost) == ("end_call tool was called.", 1.5)
+    assert in_metadata.problems == at_top.problems == ()
+
+
+def test_a_call_without_them_has_none():
+    conversation = read()
+
+    assert conversation.termination_reason is None
+    assert conversation.cost is None
+    assert conversation.feedback is None
+
+
+@pytest.mark.parametrize("cost", ["412", -3, True, float("inf"), {"credits": 4}], ids=repr)
+def test_it_drops_a_cost_that_is_not_a_number_and_says_so(cost):
+    conversation = read(metadata={"cost": cost})
+
+    assert conversation.cost is None
+    assert conversation.problems == ("The cost is not a number.",)
+
+
+def test_it_cuts_a_huge_termination_reason_and_drops_one_that_is_not_text():
+    long = read(metadata={"termination_reason": "x" * 5000})
+    odd = read(metadata={"termination_reason": ["hung", "up"]})
+
+    assert len(long.termination_reason) == 300
+    assert long.problems == (
+        "The termination reason is longer than 300 characters; the rest is not shown.",
+    )
+    assert odd.termination_reason is None
+    assert odd.problems == ("The termination reason is not text.",)
+
+
+def test_it_reads_the_callers_feedback():
+    conversation = read(
+        metadata={"feedback": {"rating": 4, "overall_score": "like", "comment": " Quick. "}}
+    )
+
+    assert conversation.feedback == CallerFeedback(rating=4.0, liked=True, comment="Quick.")
+    assert conversation.problems == ()
+
+
+def test_feedback_that_says_nothing_is_no_feedback():
+    conversation = read(feedback={"rating": None, "overall_score": None, "likes": 0})
+
+    assert conversation.feedback is None
+
+
+@pytest.mark.parametrize(
+    ("feedback", "problem"),
+    [
+        ("great", "The caller's feedback is not an object."),
+        ({"rating": "five"}, "The caller's rating is not a number."),
+        ({"overall_score": 1}, "The caller's like or dislike is not readable."),
+        ({"comment": {"text": "hi"}}, "The caller's comment is not text."),
+    ],
+    ids=repr,
+)
+def test_it_drops_unreadable_feedback_and_says_what(feedback, problem):
+    conversation = read(metadata={"feedback": feedback})
+
+    assert conversation.feedback is None
+    assert conversation.problems == (problem,)
+
+
+def test_it_marks_interrupted_turns():
+    conversation = read(
+        transcript=[
+            {"speaker": "agent", "text": "Let me expl", "interrupted": True},
+            {"speaker": "user", "text": "Stop.", "interrupted": False},
+            {"speaker": "agent", "text": "Sure.", "interrupted": "yes"},
+        ]
+    )
+
+    assert [turn.interrupted for turn in conversation.transcript] == [True, False, False]
+    assert conversation.problems == ("Whether transcript turn 3 was interrupted is not readable.",)
+
+
+def test_it_ties_a_tool_result_to_its_call_by_request_id_even_on_a_later_turn():
+    conversation = read(
+        transcript=[
+            {
+                "role": "agent",
+                "message": None,
+                "tool_calls": [
+                    {
+                        "request_id": "r1",
+                        "tool_name": "lookup_order",
+                        "params_as_json": '{"order_id": "A-1"}',
+                    }
+                ],
+            },
+            {
+                "role": "agent",
+                "message": "It has shipped.",
+                "tool_results": [
+                    {"request_id": "r1", "result_value": '{"status": "shipped"}', "is_error": False}
+                ],
+            },
+        ]
+    )
+
+    first, second = conversation.transcript
+    # A turn that only calls a tool is kept, with no text.
+    assert first.text == ""
+    assert first.tool_calls == (
+        ToolCall(
+            name="lookup_order",
+            arguments='{\n  "order_id": "A-1"\n}',
+            result='{\n  "status": "shipped"\n}',
+            failed=False,
+        ),
+    )
+    assert second.tool_calls == ()
+    assert conversation.problems == ()
+
+
+def test_a_result_without_its_call_is_shown_on_its_own_turn_and_an_error_is_marked():
+    conversation = read_turn(
+        speaker="agent",
+        text="Sorry.",
+        tool_results=[{"tool_name": "get_invoice", "result": "timed out", "is_error": True}],
+    )
+
+    assert conversation.transcript[0].tool_calls == (
+        ToolCall(name="get_invoice", arguments=None, result="timed out", failed=True),
+    )
+
+
+def test_it_cuts_long_tool_arguments_and_says_how_long_they_were():
+    arguments = {"blob": "x" * 10_000}
+    conversation = read_turn(
+        speaker="agent", text="", tool_calls=[{"name": "t", "arguments": arguments}]
+    )
+
+    shown = conversation.transcript[0].tool_calls[0].arguments
+    assert shown.startswith('{\n  "blob": "xxx')
+    assert shown.endswith("… (cut here: 10,016 characters in all)")
+    assert len(shown) < 2_100
+
+
+def test_it_shows_tool_values_of_any_json_type_and_cuts_deep_nesting():
+    deep = []
+    for _ in range(100):
+        deep = [deep]
+    conversation = read_turn(
+        speaker="agent",
+        text="",
+        tool_calls=[
+            {"tool_name": "a", "arguments": 7},
+            {"tool_name": "b", "arguments": deep},
+            {"tool_name": "c", "params_as_json": "not json {"},
+            {"tool_name": "d", "params_as_json": "[" * 5000 + "]" * 5000},
+        ],
+    )
+
+    numbers, nested, text, brackets = conversation.transcript[0].tool_calls
+    assert numbers.arguments == "7"
+    assert "nested too deeply to show" in nested.arguments
+    assert text.arguments == "not json {"
+    assert brackets.arguments.startswith("[[[")
+
+
+@pytest.mark.parametrize(
+    ("turn", "problem"),
+    [
+        ({"tool_calls": "lookup"}, "The tool calls of transcript turn 1 are not a list."),
+        ({"tool_results": {"a": 1}}, "The tool results of transcript turn 1 are not a list."),
+        ({"tool_calls": ["lookup"]}, "A tool entry of transcript turn 1 is not readable."),
+    ],
+    ids=repr,
+)
+def test_it_reports_unreadable_tool_entries(turn, problem):
+    conversation = read_turn(speaker="agent", text="Hi", **turn)
+
+    assert conversation.transcript[0].tool_calls == ()
+    assert conversation.problems == (problem,)
+
+
+def test_a_tool_without_a_name_is_an_unnamed_tool_and_thousands_of_calls_are_capped():
+    conversation = read_turn(
+        speaker="agent", text="", tool_calls=[{"tool_name": 5}] + [{"name": "t"}] * 5000
+    )
+
+    calls = conversation.transcript[0].tool_calls
+    assert calls[0].name == "unnamed tool"
+    assert len(calls) == 20
+    assert conversation.problems == (
+        "Transcript turn 1 has 5,001 tool calls; only the first 20 are shown.",
+    )
+
+
+def test_a_result_without_a_request_id_completes_the_last_waiting_call_of_its_tool():
+    conversation = read(
+        transcript=[
+            {"role": "agent", "message": "", "tool_calls": [{"tool_name": "a"}, {"name": "b"}]},
+            {"role": "agent", "message": "", "tool_results": [{"name": "a", "result": "A"}]},
+            {"role": "agent", "message": "", "tool_results": [{"name": "a", "result": "again"}]},
+        ]
+    )
+
+    first, second, third = conversation.transcript
+    assert first.tool_calls == (ToolCall("a", None, "A"), ToolCall("b"))
+    assert second.tool_calls == ()
+    assert third.tool_calls == (ToolCall("a", None, "again"),)
+
+
+def test_a_call_the_platform_says_has_no_audio_has_no_recording_link():
+    assert read(audio="https://a.b/c.mp3", has_audio=False).audio_url is None
+    assert read(audio="https://a.b/c.mp3", has_audio=True).audio_url == "https://a.b/c.mp3"
+    assert read(audio="https://a.b/c.mp3", has_audio="no").audio_url == "https://a.b/c.mp3"

@@ -81,7 +81,7 @@ def test_a_lead_assigns_and_the_list_shows_it(as_role, emulator, make_user):
     lead.post(f"/conversations/{conversation_id}/review", {"assignee": "rita"})
     assert Review.objects.get().assignee.username == "rita"
     html = lead.get("/").content.decode()
-    assert f'<td id="assignee-{conversation_id}">rita</td>' in html
+    assert f'<td id="assignee-{conversation_id}" data-label="Assignee">rita</td>' in html
 
 
 def test_users_without_a_role_cannot_review(as_role, emulator):

@@ -347,9 +347,11 @@ def test_the_score_column_shows_the_current_total_and_an_auto_fail(as_role, emul
     scored("conv_3", support, 95)
     html = as_role("Reviewer").get("/", {"review": "unreviewed"}).content.decode()
     assert '<th scope="col" class="num">Score</th>' in html
-    assert '<td class="num"><span class="score">85%</span></td>' in row_of(html, "conv_0")
+    assert '<td class="num" data-label="Score"><span class="score">85%</span></td>' in row_of(
+        html, "conv_0"
+    )
     assert text_of(row_of(html, "conv_1")).count("0% auto-fail") == 1
-    assert '<td class="num"></td>' in row_of(html, "conv_2")
+    assert '<td class="num" data-label="Score"></td>' in row_of(html, "conv_2")
     assert "95% Support 70% Sales" in text_of(row_of(html, "conv_3"))
 
 

@@ -6,6 +6,8 @@ import math
 from django import template
 from django.utils import timezone
 
+from conversations import agents as agents_module
+
 register = template.Library()
 
 
@@ -59,6 +61,18 @@ def is_structured(value):
 def seconds(value):
     """A float offset for data attributes, always with a dot."""
     return "" if value is None else f"{float(value):.3f}"
+
+
+@register.filter
+def agent_filter_text(agent_id, agents):
+    """The agent filter's text for an agent: its name where that is unambiguous, else its id."""
+    return agents_module.agent_filter_text(agent_id, agents) if agent_id else ""
+
+
+@register.filter
+def agent_choices(agents):
+    """(id, text) of each agent for the agent filter's choices, its text as the box shows it."""
+    return agents_module.agent_filter_texts(agents).items()
 
 
 @register.filter

@@ -11,8 +11,13 @@ after a bulk change, and `_deleted.html` for the id of the rows it removes (`row
 The markup is built with format_html / format_html_join only, so every value is escaped on
 the way in; what is escaped once (a row's id) is passed on as safe, not escaped again.
 app.js and the tests rely on `tr#row-<id>`, the `ids` checkboxes (app.js finds a row
-through its checkbox, it never builds the id) and the `#review-<id>`, `#assignee-<id>` and
-`#tags-<id>` cells.
+through its checkbox, it never builds the id), the `#review-<id>`, `#assignee-<id>` and
+`#tags-<id>` cells and the `a.open` link of each row (the list's j/k/Enter keys).
+
+Each cell carries its column's name in `data-label`: on a narrow window the rows become
+cards and app.css shows that name beside the value. The start time is the row's link, named
+after the call ("Call with Billing bot, 2026-03-01 14:10, 2 min 5 s"), so a screen reader
+listing links hears which call each one opens, not the same agent's name fifty times.
 """
 
 import math
@@ -36,9 +41,10 @@ def row_dom_id(conversation_id):
 
 
 REVIEW_CELLS = (
-    '<td id="review-{id}"{oob}><span class="review {review_status}">{label}</span></td>\n'
-    '<td id="assignee-{id}"{oob}>{assignee}</td>\n'
-    '<td id="tags-{id}"{oob}>{tags}</td>'
+    '<td id="review-{id}"{oob} data-label="Review">'
+    '<span class="review {review_status}">{label}</span></td>\n'
+    '<td id="assignee-{id}"{oob} data-label="Assignee">{assignee}</td>\n'
+    '<td id="tags-{id}"{oob} data-label="Tags">{tags}</td>'
 )
 # A row's format string: ROW, then ACTIONS where the viewer may delete, then END. Its id
 # comes from row_dom_id, given the placeholder "{id}" to keep; its review cells are
@@ -47,12 +53,13 @@ ROW = (
     f'<tr id="{row_dom_id("{id}")}">\n'
     '  <td><input type="checkbox" name="ids" value="{id}" form="bulk"'
     ' aria-label="Select conversation {id}"></td>\n'
-    "  <td>{started}</td>\n"
-    '  <td><a href="{detail}">{agent}</a>{hit}</td>\n'
-    '  <td class="num">{duration}</td>\n'
-    "  <td>{status}</td>\n"
-    "  <td>{evaluation}</td>\n"
-    '  <td class="num">{score}</td>\n'
+    '  <td data-label="Started"><a class="open" href="{detail}" aria-label="{name}">{started}</a>'
+    "{ago}</td>\n"
+    '  <td data-label="Agent">{agent}{hit}</td>\n'
+    '  <td class="num" data-label="Duration">{duration}</td>\n'
+    '  <td data-label="Status">{status}</td>\n'
+    '  <td data-label="Evaluation">{evaluation}</td>\n'
+    '  <td class="num" data-label="Score">{score}</td>\n'
     f"  {REVIEW_CELLS}\n"
 )
 ACTIONS = (
@@ -67,8 +74,11 @@ HIT = (
 )
 HIT_MORE = ' <span class="hit-more muted small">and {} more matching turn{}</span>'
 HIT_PLACES = {"title": "Title", "summary": "Summary"}
-STARTED = '<time datetime="{iso}">{text}</time> <span class="muted small">{ago}</span>'
+STARTED = '<time datetime="{iso}">{text}</time>'
+AGO = ' <span class="muted small">{}</span>'
 UNKNOWN_START = format_html('<span class="muted">{}</span>', "unknown")
+# The row link's accessible name; it holds the link's visible text (WCAG 2.5.3).
+CALL_NAME = "Call with {agent}, {started}{duration}"
 EVALUATION = '<span class="badge {outcome}">{outcome}</span>'
 # A current score's total; with several scorecards, each names its own, on a line of its own.
 SCORE = '<span class="score">{total}{auto_fail}{scorecard}</span>'
@@ -109,12 +119,15 @@ def conversation_rows(context, rows, agents, list_query, can_delete):
     def fields(row):
         c = row.conversation
         cid = conditional_escape(c.id)
+        agent = agent_label(c, agents) or "unknown agent"
         return {
             "id": cid,
-            "started": started(c.start_time, zone, now),
+            "started": started(c.start_time, zone),
+            "ago": format_html(AGO, ago_from(c.start_time, now)) if c.start_time else NOTHING,
+            "name": call_name(agent, c.start_time, c.duration, zone),
             # Safe strings added up stay safe: the escaped URL around the escaped id.
             "detail": detail + cid + detail_tail,
-            "agent": agent_label(c, agents) or "unknown agent",
+            "agent": agent,
             "hit": hit_link(row.hit, detail + cid + detail_tail) if row.hit else NOTHING,
             "duration": clock(c.duration),
             "status": c.status or "–",
@@ -195,14 +208,30 @@ def url_around_id(name):
     return conditional_escape(head), conditional_escape(tail)
 
 
-def started(moment, zone, now):
+def local_time(moment, zone):
+    return moment.astimezone(zone) if timezone.is_aware(moment) else moment
+
+
+def started(moment, zone):
     """When the call started, in the viewer's zone, as the `date` filter would show it."""
     if moment is None:
         return UNKNOWN_START
-    local = moment.astimezone(zone) if timezone.is_aware(moment) else moment
-    return format_html(
-        STARTED,
-        iso=local.isoformat(),
-        text=local.strftime("%Y-%m-%d %H:%M"),
-        ago=ago_from(moment, now),
-    )
+    local = local_time(moment, zone)
+    return format_html(STARTED, iso=local.isoformat(), text=local.strftime("%Y-%m-%d %H:%M"))
+
+
+def call_name(agent, moment, seconds, zone):
+    """Which call a row's link opens, in words (CALL_NAME)."""
+    when = local_time(moment, zone).strftime("%Y-%m-%d %H:%M") if moment else "unknown"
+    return CALL_NAME.format(agent=agent, started=when, duration=spoken_duration(seconds))
+
+
+def spoken_duration(seconds):
+    """A duration as it is read out (", 2 min 5 s", ", 1 h 2 min"); empty for unknown."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return ""
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f", {hours} h {minutes} min"
+    return f", {minutes} min {secs} s" if minutes else f", {secs} s"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import PASSWORD
+from tests.helpers import log_in
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 OUTPUT = Path(__file__).resolve().parent.parent.parent / "test-results"
@@ -57,12 +57,7 @@ def login(page, live_server, make_user, emulator):
     """Log in through the real login form as a new user with the given role."""
 
     def as_role(role):
-        user = make_user(role)
-        page.goto(f"{live_server.url}/login/")
-        page.get_by_label("Username").fill(user.username)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.wait_for_url(f"{live_server.url}/")
+        log_in(page, live_server.url, make_user(role).username)
         return page
 
     return as_role

@@ -2,24 +2,15 @@
 
 import datetime
 import re
-import time
 import zoneinfo
 
 import pytest
 from playwright.sync_api import expect
 
 from conversations.models import AuditRecord
-from tests.helpers import first_with_audio
+from tests.helpers import first_with_audio, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def wait_until(page, expression, timeout=10.0):
-    """Poll a JavaScript expression; the page's CSP forbids the eval that wait_for_function uses."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({expression})"):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.05)
 
 
 def test_a_reviewer_sees_when_calls_started_in_their_browsers_time_zone(page, login, emulator):
@@ -54,7 +45,8 @@ def test_a_reviewer_filters_by_agent_and_loads_more(login, emulator, settings, s
     shown = page.locator("tbody#rows tr[id^=row-]").evaluate_all("rows => rows.map(r => r.id)")
     assert shown == [f"row-{cid}" for cid in emulator.conversation_ids(agent_id)[:10]]
     page.go_back()
-    expect(page.locator("tbody#rows tr[id^=row-]")).to_have_count(10)
+    # Back shows the list as it was left: with the rows "Load more" added (?shown=20).
+    expect(page.locator("tbody#rows tr[id^=row-]")).to_have_count(20)
 
 
 def test_a_reviewer_plays_audio_and_seeks_from_a_turn(login, live_server, emulator, screenshot):

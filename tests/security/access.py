@@ -62,6 +62,10 @@ def admin_model(app_label, model):
 ACCESS = {
     "login": Row(GET=ANYONE, POST=ANYONE, DELETE=SIGNED_IN),  # signed-in users are sent home
     "logout": Row(POST=SIGNED_IN, logs_out=True),
+    # Single sign-on (conversations/sso.py): open to all, a 404 page while it is not set up.
+    "oidc_authentication_init": Row(GET=ANYONE),
+    "oidc_authentication_callback": Row(GET=ANYONE),
+    "oidc_logout": Row(POST=SIGNED_IN, logs_out=True),
     "healthz": Row(GET=ANYONE),  # load balancers probe without a session
     "readyz": Row(GET=ANYONE),
     "conversations:list": Row(GET=VIEWERS),
@@ -121,6 +125,13 @@ ACCESS = {
     "conversations:calibration_agreed": Row(
         {"pk": MISSING, "conversation_id": CONVERSATION}, POST=LEADS
     ),
+    # The team page is an admin's; no such user: admins get 404, everyone else a refusal first.
+    "conversations:team": Row(GET=ADMINS),
+    "conversations:team_add": Row(POST=ADMINS, data={"username": "walker", "role": "Reviewer"}),
+    "conversations:team_role": Row({"pk": MISSING}, POST=ADMINS, data={"role": "Lead"}),
+    "conversations:team_deactivate": Row({"pk": MISSING}, POST=ADMINS),
+    "conversations:team_reactivate": Row({"pk": MISSING}, POST=ADMINS),
+    "conversations:team_password": Row({"pk": MISSING}, POST=ADMINS),
     "admin:index": Row(),
     "admin:login": Row(GET=ANYONE, POST=ANYONE),  # the form is open; it lets staff only in
     "admin:logout": Row(),

@@ -27,4 +27,6 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Created the administrator. Log in as {username} / {password}")
         )
-        self.stdout.write("This password is shown once; change it in the admin under Users.")
+        self.stdout.write(
+            "This password is shown once; give your team their accounts on the Team page (/team/)."
+        )

@@ -12,7 +12,7 @@ from conversations import calibration, client, scorecards
 from conversations.models import Scorecard, ScorecardCriterion
 
 Kind = ScorecardCriterion.Kind
-# The demo's reviewers; they have no password (an admin can give them one in /admin/).
+# The demo's reviewers; they have no password (an admin can give them one on the Team page).
 REVIEWERS = ("ana", "ben")
 SCORED = 24
 CALIBRATED = 5
