@@ -4,7 +4,7 @@ OpenID Connect provider (tests/oidc/provider.mjs), its pages driven over HTTP.""
 import re
 import subprocess
 import sys
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urljoin, urlsplit
 
 import pytest
 import requests
@@ -39,9 +39,9 @@ def provider(issuer, settings, make_user):
     return issuer
 
 
-def sign_in(client, username):
+def sign_in(client, username, start_url="/oidc/authenticate/"):
     """Start at the dashboard, log in on the provider's page, and bring its answer back."""
-    start = client.get("/oidc/authenticate/")
+    start = client.get(start_url)
     browser = requests.Session()
     page = browser.get(start["Location"], timeout=5)
     action = re.search(r'action="([^"]+)"', page.text).group(1)
@@ -307,6 +307,21 @@ def test_two_single_sign_on_accounts_whose_names_differ_only_in_case_are_not_gue
     assert response.status_code == 403
     assert "Several accounts are named ben" in response.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"],
+)
+def test_a_sign_in_never_ends_on_another_site(client, provider, target):
+    response = sign_in(client, "ana", start_url=f"/oidc/authenticate/?next={quote(target)}")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_a_sign_in_ends_where_it_was_asked_for(client, provider):
+    response = sign_in(client, "ana", start_url="/oidc/authenticate/?next=/audit/%3Fpage%3D2")
+    assert response["Location"] == "/audit/?page=2"
 
 
 def test_a_deactivated_account_is_refused(client, provider, django_user_model):
