@@ -768,3 +768,29 @@ class QueueItem(models.Model):
 
     def __str__(self):
         return f"{self.conversation_id} in {self.queue_id}"
+
+
+class SignOn(models.Model):
+    """Which provider account an account that signs in through OpenID Connect belongs to.
+
+    The provider's `sub` is the one claim the standard promises to be stable and never
+    reassigned; a username claim (`preferred_username`) may be changed or chosen by the
+    person, so it only names a new account, and never lets one provider account into
+    another's (conversations/sso.py).
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sign_on"
+    )
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    linked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        default_permissions = ()
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="one_account_per_subject"),
+        ]
+
+    def __str__(self):
+        return f"{self.subject} at {self.issuer}"

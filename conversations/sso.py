@@ -5,8 +5,11 @@ endpoints come from `<OIDC_ISSUER>/.well-known/openid-configuration`, read at th
 and kept for an hour, so that a provider that is down delays no start-up and a new signing key or
 endpoint is picked up without a restart.
 
-A person is matched by the username claim (OIDC_USERNAME_CLAIM, whatever its case), the name shown
-everywhere (audit log, assignee, reviewer), and gets exactly one role on every sign-in: the
+A person is matched by the provider's `sub` (models.SignOn), the one claim the standard promises
+never to change or be given to someone else. Their first sign-in makes an account named by the
+username claim (OIDC_USERNAME_CLAIM, whatever its case), the name shown everywhere (audit log,
+assignee, reviewer), or takes up a single sign-on account of that name that no provider account
+holds yet (one made before `sub` was kept). Every sign-in gives exactly one role: the
 highest that OIDC_ROLE_MAP gives to one of their groups (OIDC_GROUPS_CLAIM). Someone in no mapped
 group is refused with a page that says so. A local account (one with a usable password) is never
 taken over by a sign-in: the provider might let anyone choose a username such as "admin".
@@ -25,13 +28,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.shortcuts import render, resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
+from conversations.models import SignOn
 from conversations.roles import ROLES
 
 logger = logging.getLogger(__name__)
@@ -147,16 +151,52 @@ class SSOBackend(OIDCAuthenticationBackend):
             )
         return None
 
+    def verify_token(self, token, **kwargs):
+        """The ID token's signature, expiry and nonce (the library's), and who it is from and
+        for: the library checks neither `iss` nor `aud`.
+
+        https://openid.net/specs/openid-connect-core-1_0.html#IDTokenValidation
+        """
+        payload = super().verify_token(token, **kwargs)
+        audience = payload.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if str(payload.get("iss", "")).rstrip("/") != settings.OIDC_ISSUER:
+            raise SuspiciousOperation("The ID token is from another issuer.")
+        if settings.OIDC_RP_CLIENT_ID not in audiences:
+            raise SuspiciousOperation("The ID token is for another client.")
+        if not isinstance(payload.get("sub"), str) or not payload["sub"]:
+            raise SuspiciousOperation("The ID token names no subject.")
+        return payload
+
+    def get_userinfo(self, access_token, id_token, payload):
+        claims = super().get_userinfo(access_token, id_token, payload)
+        # The standard's rule: a UserInfo answer about someone else is not to be used.
+        if not isinstance(claims, dict) or claims.get("sub") != payload.get("sub"):
+            raise SignInRefused(
+                f"{settings.OIDC_PROVIDER_NAME} answered about someone else. Sign in again."
+            )
+        return claims
+
     def get_or_create_user(self, access_token, id_token, payload):
         # The parent turns a SuspiciousOperation into a silent None: our refusals must be seen.
         # One transaction: an account is never left made but without its role.
-        with transaction.atomic():
-            user = super().get_or_create_user(access_token, id_token, payload)
+        try:
+            with transaction.atomic():
+                user = super().get_or_create_user(access_token, id_token, payload)
+        except IntegrityError:
+            # The same person's first sign-in in two tabs at once: the other one made it.
+            raise SignInRefused("The sign-in could not be completed. Sign in again.") from None
         if user is None:
             raise SignInRefused("No account could be matched to this sign-in.")
         return user
 
     def verify_claims(self, claims):
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not 0 < len(subject) <= 255:
+            raise SignInRefused(
+                f"{settings.OIDC_PROVIDER_NAME} did not say who you are (no usable sub "
+                "claim). Ask an administrator."
+            )
         username = claims.get(settings.OIDC_USERNAME_CLAIM)
         field = self.UserModel._meta.get_field(self.UserModel.USERNAME_FIELD)
         if not isinstance(username, str) or not username:
@@ -175,6 +215,16 @@ class SSOBackend(OIDCAuthenticationBackend):
         return True
 
     def filter_users_by_claims(self, claims):
+        held = (
+            SignOn.objects.filter(issuer=settings.OIDC_ISSUER, subject=claims["sub"])
+            .select_related("user")
+            .first()
+        )
+        if held is not None:
+            # Whatever name the provider now gives: a renamed person keeps their account.
+            if not held.user.is_active:
+                raise SignInRefused("This account is deactivated. Ask an administrator.")
+            return [held.user]
         username = claims[settings.OIDC_USERNAME_CLAIM]
         # Whatever the case: "Admin" must not pass for the local "admin" beside it (the team
         # page too takes them for one person), and a provider that changes a name's case
@@ -187,6 +237,12 @@ class SSOBackend(OIDCAuthenticationBackend):
                     f"A local account named {user.get_username()} already exists. An "
                     "administrator can remove its password (it then signs in only here) or "
                     "rename it."
+                )
+            if SignOn.objects.filter(user=user).exists():
+                # Taking a name someone else had is no way into their account.
+                raise SignInRefused(
+                    f"The account named {user.get_username()} belongs to another "
+                    f"{settings.OIDC_PROVIDER_NAME} account. Ask an administrator."
                 )
             if not user.is_active:
                 raise SignInRefused("This account is deactivated. Ask an administrator.")
@@ -215,6 +271,9 @@ class SSOBackend(OIDCAuthenticationBackend):
             if isinstance(claims.get(claim), str):
                 setattr(user, field, claims[claim][:150])
         user.save()
+        SignOn.objects.get_or_create(
+            user=user, defaults={"issuer": settings.OIDC_ISSUER, "subject": claims["sub"]}
+        )
         role = role_from_claims(claims)
         user.groups.remove(*Group.objects.filter(name__in=ROLES).exclude(name=role))
         user.groups.add(Group.objects.get(name=role))

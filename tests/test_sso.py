@@ -355,3 +355,77 @@ def test_logging_out_after_the_session_expired_goes_to_the_login_page_not_throug
     response = client.post("/logout/")
     assert response.status_code == 302
     assert response["Location"] == "/login/"
+
+
+# The provider's `sub`, not the name it gives, says whose account it is
+
+
+def test_a_person_renamed_here_keeps_their_account_at_the_next_sign_in(
+    client, provider, django_user_model
+):
+    sign_in(client, "ana")
+    django_user_model.objects.filter(username="ana").update(username="ana.lopez")
+    client.logout()
+    assert sign_in(client, "ana").status_code == 302
+    assert list(django_user_model.objects.values_list("username", flat=True)) == ["ana.lopez"]
+    assert client.get("/audit/").status_code == 200
+
+
+def test_taking_the_name_of_an_account_another_provider_account_holds_is_refused(
+    client, provider, django_user_model
+):
+    from conversations.models import SignOn
+
+    ben = django_user_model.objects.create_user("ben", password=None)
+    ben.groups.add(Group.objects.get(name="Admin"))
+    SignOn.objects.create(user=ben, issuer=provider, subject="the-first-ben")
+    response = sign_in(client, "ben")
+    assert response.status_code == 403
+    assert "belongs to another" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert roles_of("ben") == ["Admin"]
+
+
+def test_an_account_made_before_subjects_were_kept_is_linked_at_its_next_sign_in(
+    client, provider, django_user_model
+):
+    from conversations.models import SignOn
+
+    django_user_model.objects.create_user("ben", password=None)
+    assert sign_in(client, "ben").status_code == 302
+    link = SignOn.objects.get(user__username="ben")
+    assert (link.issuer, link.subject) == (provider, "ben")
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [("iss", "https://elsewhere.example"), ("aud", "another-client"), ("sub", "")],
+)
+def test_an_id_token_from_another_issuer_for_another_client_or_of_nobody_is_refused(
+    settings, monkeypatch, claim, value
+):
+    from django.core.exceptions import SuspiciousOperation
+    from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+    settings.OIDC_ISSUER = "https://id.example"
+    settings.OIDC_RP_CLIENT_ID = "dashboard"
+    payload = {"iss": "https://id.example", "aud": ["dashboard"], "sub": "s1"} | {claim: value}
+    # Below our seam: the library's own checks (signature, expiry, nonce) have passed.
+    monkeypatch.setattr(OIDCAuthenticationBackend, "verify_token", lambda self, token, **k: payload)
+    backend = sso.SSOBackend()
+    with pytest.raises(SuspiciousOperation):
+        backend.verify_token("token")
+    payload[claim] = {"iss": "https://id.example", "aud": "dashboard", "sub": "s1"}[claim]
+    assert backend.verify_token("token")["sub"] == "s1"
+
+
+def test_a_userinfo_answer_about_someone_else_is_refused(settings, monkeypatch):
+    from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+
+    monkeypatch.setattr(
+        OIDCAuthenticationBackend,
+        "get_userinfo",
+        lambda self, access, id_token, payload: {"sub": "someone-else"},
+    )
+    with pytest.raises(sso.SignInRefused):
+        sso.SSOBackend().get_userinfo("access", "id", {"sub": "s1"})
