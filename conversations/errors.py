@@ -122,7 +122,9 @@ def local_path(request, url):
     ):
         return None
     parts = urlsplit(url)
-    if not parts.path.startswith("/"):
+    # "http://us//evil.example" is our host, but its path alone is another site's address
+    # ("//evil.example"; browsers read "/\\" as "//" too).
+    if not parts.path.startswith("/") or parts.path[1:2] in ("/", "\\"):
         return None
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 

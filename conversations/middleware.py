@@ -14,7 +14,6 @@ from django.http import HttpResponse
 from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import resolve_url
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from conversations import client, errors
 
@@ -116,13 +115,7 @@ class HtmxLoginMiddleware:
     @staticmethod
     def current_page(request):
         """The path of the page the request came from, when it is one of ours."""
-        url = request.headers.get("HX-Current-URL", "")
-        if not url_has_allowed_host_and_scheme(
-            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return None
-        parts = urlsplit(url)
-        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+        return errors.local_path(request, request.headers.get("HX-Current-URL", ""))
 
 
 class CompressionMiddleware(GZipMiddleware):

@@ -106,6 +106,10 @@ def list_rows(review_filter, user, *, at_least):
     for _ in range(SHOWN_MAX // page_size):
         if len(result.rows) >= at_least or not (result.has_more and result.next_cursor):
             break
+        # A list searched through the platform's pages (no index) searches as far as one
+        # "Load more" would, whatever the address asks: `shown` is anyone's to write.
+        if result.searched >= reviews.MAX_SCAN:
+            break
         more = reviews.fetch_page(
             review_filter, user, cursor=result.next_cursor, page_size=page_size
         )

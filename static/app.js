@@ -487,11 +487,14 @@
   var player = document.getElementById("player");
   var failed = document.getElementById("player-error");
   if (player && failed) {
-    player.addEventListener("error", function () {
+    var recordingFailed = function () {
       failed.hidden = false;
       document.body.classList.add("recording-failed");
       document.dispatchEvent(new CustomEvent("recording:failed"));
-    });
+    };
+    player.addEventListener("error", recordingFailed);
+    // The request may have failed before this (deferred) script ran.
+    if (player.error) recordingFailed();
     player.addEventListener("loadedmetadata", function () {
       if (failed.hidden) return;
       failed.hidden = true;
@@ -561,9 +564,14 @@
     var link = event.target.closest("a[href]");
     if (link && leavesThePage(link, event)) waitForPage();
   });
+  // A button that asks for a file (data-download) leaves the page where it was.
+  function downloads(event) {
+    return Boolean(event.submitter && event.submitter.hasAttribute("data-download"));
+  }
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (event.defaultPrevented || form.hasAttribute("hx-post") || form.hasAttribute("hx-get")) return;
+    if (downloads(event)) return;
     waitForPage();
   });
   function waitForPage() {
@@ -577,7 +585,11 @@
   // text differs from what the page was given is unsaved: leaving asks first. Sending the
   // form, or an htmx save that redraws it, ends that.
   var sending = false;
-  document.addEventListener("submit", function () { sending = true; });
+  // htmx handles its forms' submit (and prevents it) before the event reaches the document:
+  // such a submit leaves nothing, and must not silence the warning for what is typed next.
+  document.addEventListener("submit", function (event) {
+    sending = !event.defaultPrevented && !downloads(event);
+  });
   document.addEventListener("htmx:beforeRequest", function () { sending = false; });
 
   function unsaved() {
@@ -589,6 +601,8 @@
   }
   window.addEventListener("beforeunload", function (event) {
     if (sending || !unsaved()) return;
+    // Whoever stays on the page after the question is not waiting for another one.
+    stopWaiting();
     event.preventDefault();
     // Older browsers need a returnValue; none shows it any more.
     event.returnValue = "";
@@ -605,7 +619,9 @@
   document.addEventListener("keydown", function (event) {
     if (event.key !== "j" && event.key !== "k") return;
     if (event.ctrlKey || event.metaKey || event.altKey) return;
-    if (event.target.closest("input, textarea, select, [contenteditable], dialog")) return;
+    // A row's checkbox takes no letters: j and k move on from it as from its link.
+    var typing = "input:not([type=checkbox]), textarea, select, [contenteditable], dialog";
+    if (event.target.closest(typing)) return;
     var links = Array.prototype.slice.call(document.querySelectorAll("#rows a.open"));
     if (!links.length) return;
     // From the row that has the focus (its link, checkbox or Delete), else from the top.

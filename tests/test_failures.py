@@ -200,7 +200,19 @@ def test_cancel_goes_back_to_the_page_the_link_was_on(as_role, emulator):
 
 
 @pytest.mark.parametrize(
-    "unsafe", ["https://evil.example/", "//evil.example/", "javascript:alert(1)", "/x/delete"]
+    "unsafe",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "https:/evil.example/",
+        "javascript:alert(1)",
+        "/x/delete",
+        # Our own host, with a path that is itself another site's address.
+        "http://testserver//evil.example/",
+        "http://testserver/\\evil.example/",
+        "http://testserver/\t/evil.example/",
+    ],
 )
 def test_a_return_address_elsewhere_is_not_followed(as_role, emulator, unsafe):
     conversation_id = emulator.conversation_ids()[0]
@@ -219,6 +231,19 @@ def test_a_deletion_without_javascript_goes_back_to_the_filtered_list(as_role, e
     )
     assert response.status_code == 302
     assert response["Location"] == "/?review=flagged"
+
+
+@pytest.mark.parametrize(
+    "unsafe", ["http://testserver//evil.example/", "http://testserver/\\evil.example/"]
+)
+def test_a_deletion_never_redirects_to_another_site(as_role, emulator, unsafe):
+    conversation_id = emulator.conversation_ids()[0]
+    response = as_role("Admin").post(
+        f"/conversations/{conversation_id}/delete",
+        {"reason": "asked by the customer", "next": unsafe},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
 
 
 def test_a_deletion_from_its_own_page_goes_to_the_list_not_to_the_deleted_page(as_role, emulator):
@@ -265,6 +290,17 @@ def test_shown_is_bounded(as_role, emulator, monkeypatch):
     assert len(row_ids(html)) == 100
 
 
+def test_shown_searches_the_platform_no_further_than_one_load_more(as_role, emulator, monkeypatch):
+    from conversations import reviews
+
+    monkeypatch.setattr(reviews, "MAX_SCAN", 100)
+    emulator.clear_calls()
+    # No index: a filter of the dashboard's own searches the platform's pages; none match.
+    html = as_role("Reviewer").get("/", {"review": "flagged", "shown": "1000"}).content.decode()
+    assert row_ids(html) == []
+    assert [c.endpoint for c in emulator.calls].count("list") == 1
+
+
 # An export that fails says so ---------------------------------------------------------------
 
 
@@ -301,7 +337,8 @@ def test_an_export_the_platform_fails_midway_ends_without_ending_the_file(as_rol
     lines = iter(response.streaming_content)
     next(lines)
     emulator.set_fault("list", "503")
+    # The test client closes the response as the stream ends (and keeps the test's database
+    # connection open while it does; closing it again here would not).
     with pytest.raises(export.ExportAborted):
         list(lines)
-    response.close()
     assert "incomplete" in AuditRecord.objects.get().detail

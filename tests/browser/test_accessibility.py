@@ -104,6 +104,18 @@ def workspace(emulator, make_user, quick_password_hashing, settings):
         reviewers=list(people.values()),
         conversation_ids=ids[1:3],
     )
+    # Reviewers who differ on the round's second call: its rows are marked "differ".
+    for role, greeting in (("Reviewer", "pass"), ("Lead", "fail")):
+        calibration.submit(
+            user=people[role],
+            calibration=round_,
+            conversation_id=ids[2],
+            answers={
+                "greeting": Answer(greeting),
+                "identity-verified": Answer("pass"),
+                "empathy": Answer("3"),
+            },
+        )
     job, _ = jobs.create_job(
         job_id=uuid.uuid4(),
         user=people["Admin"],
@@ -128,6 +140,13 @@ def workspace(emulator, make_user, quick_password_hashing, settings):
         "plain": ids[3],
         "scored": scored,
         "calibrated": ids[1],
+        "disagreeing": ids[2],
+        # A call with what the platform may add: interrupted turns, tool calls, feedback.
+        "extras": next(
+            cid
+            for cid in emulator.conversation_ids()
+            if any(turn.get("interrupted") for turn in emulator.raw(cid).get("transcript", []))
+        ),
         "queue": queue.pk,
         "round": round_.pk,
         "job": job.pk,
@@ -286,6 +305,11 @@ PAGES = {
     "conversation": (EVERYONE, goto("/conversations/{plain}/")),
     "conversation-scored-with-comments": (EVERYONE, goto("/conversations/{scored}/")),
     "conversation-in-calibration": (EVERYONE, goto("/conversations/{calibrated}/")),
+    "conversation-calibration-differing": (
+        ("Reviewer", "Lead"),
+        goto("/conversations/{disagreeing}/"),
+    ),
+    "conversation-with-platform-extras": (EVERYONE, goto("/conversations/{extras}/")),
     "conversation-review-saved": (EVERYONE, review_saved),
     "conversation-comment-editing": (("Reviewer", "Lead"), comment_editing),
     "conversation-platform-unavailable": (EVERYONE, platform_unavailable),
@@ -331,6 +355,8 @@ DARK = (
     "login",
     "list-selection",
     "conversation-scored-with-comments",
+    "conversation-calibration-differing",
+    "conversation-with-platform-extras",
     "delete-dialog",
     "analytics",
 )

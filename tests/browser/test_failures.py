@@ -8,6 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe import findings
 from tests.helpers import PASSWORD, first_with_audio, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,14 +33,32 @@ def test_a_recording_that_fails_says_so_and_loads_on_try_again(login, live_serve
     assert page.evaluate("() => document.getElementById('player').duration") > 0
 
 
+def test_a_recording_that_failed_before_the_script_ran_says_so_too(login, live_server, emulator):
+    page = login("Reviewer")
+    conversation_id = first_with_audio(emulator)
+    emulator.set_fault("audio", "503")
+
+    def late(route):
+        # The script arrives after the recording has failed (a slow network, a cold cache).
+        time.sleep(1.5)
+        route.continue_()
+
+    page.route(re.compile(r"/static/app[.\w]*\.js$"), late)
+    page.goto(f"{live_server.url}/conversations/{conversation_id}/")
+    expect(page.locator("#player-error")).to_be_visible()
+    expect(page.locator("#player-error")).to_contain_text("The recording could not be loaded")
+
+
 def test_a_slow_load_more_says_it_is_still_waiting(login, emulator, settings):
     settings.XUNA_PAGE_SIZE = 10
     settings.XUNA_API_TIMEOUT = 6.0
     page = login("Reviewer")
-    emulator.set_fault("list", "hang", seconds=2.5, times=1)
+    emulator.set_fault("list", "hang", seconds=4, times=1)
     page.get_by_role("link", name="Load more").click()
     waiting = page.get_by_role("status").filter(has_text="Still waiting for the platform")
     expect(waiting).to_be_visible(timeout=2_000)
+    # Inside the page's landmarks, like everything else on it.
+    assert findings(page, "the list while waiting") == ""
     expect(page.locator(ROWS)).to_have_count(20, timeout=8_000)
     expect(page.locator(".waiting")).to_be_hidden()
 
@@ -63,6 +82,16 @@ def test_a_slow_page_shows_that_it_is_loading(login, live_server, emulator, sett
     )
     assert shown == "Loading…"
     expect(page.locator(ROWS).first).to_be_visible(timeout=8_000)
+    expect(page.locator(".waiting")).to_be_hidden()
+
+
+def test_a_download_from_a_form_does_not_show_loading(login, live_server, emulator):
+    page = login("Lead")
+    page.goto(f"{live_server.url}/audit/")
+    with page.expect_download():
+        page.get_by_role("button", name="Download CSV").click()
+    # Past the second after which a page still loading says so: the page stays as it was.
+    page.wait_for_timeout(1_500)
     expect(page.locator(".waiting")).to_be_hidden()
 
 
@@ -113,6 +142,27 @@ def test_leaving_a_typed_comment_asks_first(login, live_server, emulator):
     )
 
 
+def test_staying_on_the_page_after_the_question_shows_no_loading(login, live_server, emulator):
+    page = login("Reviewer")
+    page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
+    page.get_by_label("Comment", exact=True).fill("The refund was promised at 1:20")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
+    deadline = time.monotonic() + 3
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert asked == ["beforeunload"]
+    # Past the second after which a page still loading says so: nothing is loading.
+    page.wait_for_timeout(1_500)
+    expect(page.locator(".waiting")).to_be_hidden()
+
+
 def test_a_sent_comment_leaves_without_asking(login, live_server, emulator):
     page = login("Reviewer")
     page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
@@ -124,6 +174,27 @@ def test_a_sent_comment_leaves_without_asking(login, live_server, emulator):
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
     page.wait_for_url(f"{live_server.url}/")
     assert asked == []
+
+
+def test_a_comment_typed_after_one_was_sent_still_asks_before_leaving(login, live_server, emulator):
+    page = login("Reviewer")
+    page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
+    page.get_by_label("Comment", exact=True).fill("Checked, all fine")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator("#comments")).to_contain_text("Checked, all fine")
+    page.get_by_label("Comment", exact=True).fill("One more thing about 2:40")
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
+    deadline = time.monotonic() + 3
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert asked == ["beforeunload"]
 
 
 def test_back_after_load_more_and_a_conversation_shows_every_row_again(login, emulator, settings):

@@ -42,6 +42,16 @@ def test_k_stays_on_the_first_row_and_j_on_the_last(login, emulator, settings):
     assert page.evaluate(FOCUSED_ROW) == f"row-{ids[2]}"
 
 
+def test_j_moves_on_from_a_rows_checkbox(login, emulator):
+    ids = emulator.conversation_ids()
+    page = login("Lead")
+    page.locator(f"#row-{ids[0]} input[name=ids]").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("j")
+    assert page.evaluate(FOCUSED_ROW) == f"row-{ids[1]}"
+    expect(page.locator("#rows a.open:focus")).to_have_count(1)
+
+
 def test_typing_j_in_a_filter_does_not_move_between_rows(login):
     page = login("Reviewer")
     search = page.get_by_label("Search")

@@ -5,14 +5,22 @@ no-overflow check on the desktop, the delete column lined up, names kept whole, 
 
 import io
 import re
+import uuid
 from pprint import pformat
 
 import pytest
 from django.core.management import call_command
+from django.urls import reverse
 from playwright.sync_api import expect
 
-from conversations import sync
-from conversations.models import AuditRecord
+from conversations import jobs, sampling, sync
+from conversations.models import (
+    AuditRecord,
+    BulkJob,
+    CalibrationRound,
+    Scorecard,
+)
+from conversations.reviews import ReviewFilter
 from tests.browser.axe import describe, violations
 from tests.helpers import log_in
 
@@ -79,7 +87,25 @@ def workspace(emulator, make_user):
         for cid in emulator.conversation_ids()
         if emulator.raw(cid).get("audio") and "polite_and_professional" in str(emulator.raw(cid))
     )
-    return {"admin": admin, "call": call}
+    job, _ = jobs.create_job(
+        job_id=uuid.uuid4(),
+        user=admin,
+        conversation_ids=emulator.conversation_ids()[-2:],
+        kind=BulkJob.Kind.DELETE,
+        reason="a reason long enough to wrap on a phone, as reasons are",
+    )
+    queue = sampling.create_queue(
+        user=admin,
+        review_filter=ReviewFilter(),
+        plan=sampling.Plan(
+            name="A sample with a name long enough to wrap on a phone",
+            rule=sampling.Rule(number=3),
+            reviewers=(admin,),
+            scorecard=Scorecard.objects.order_by("pk").first(),
+        ),
+        seed=1,
+    )
+    return {"admin": admin, "call": call, "job": job.pk, "queue": queue.pk}
 
 
 @pytest.fixture
@@ -118,6 +144,24 @@ def pages_of(workspace):
         "scorecards": "/scorecards/",
         "queues": "/queues/",
         "calibration": "/calibration/",
+    } | more_pages_of(workspace)
+
+
+def more_pages_of(workspace):
+    """The pages of one thing, and the forms, as the demo's week has them."""
+    scorecard = Scorecard.objects.order_by("pk").first()
+    round_ = CalibrationRound.objects.order_by("pk").first()
+    return {
+        "team": reverse("conversations:team"),
+        "job": f"/jobs/{workspace['job']}/",
+        "scorecard-new": "/scorecards/new",
+        "scorecard-edit": f"/scorecards/{scorecard.pk}/edit",
+        "calibration-round": f"/calibration/{round_.pk}/",
+        "calibration-new": "/calibration/new",
+        "queue": f"/queues/{workspace['queue']}/",
+        "queue-new": "/queues/new",
+        "delete": f"/conversations/{workspace['call']}/delete",
+        "not-found": "/conversations/conv_no_such_call/",
     }
 
 
