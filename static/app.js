@@ -591,9 +591,21 @@
     sending = !event.defaultPrevented && !downloads(event);
   });
   document.addEventListener("htmx:beforeRequest", function () { sending = false; });
+  // What a form saved through htmx is no longer unsaved, also when the answer sends the
+  // browser on (save and next) instead of redrawing the form. Read before htmx acts on it.
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var status = event.detail.xhr.status;
+    var form = event.detail.elt.closest && event.detail.elt.closest("form");
+    if (!form || status < 200 || status >= 300) return;
+    Array.prototype.forEach.call(form.querySelectorAll("textarea, input"), function (field) {
+      field.defaultValue = field.value;
+    });
+  });
 
   function unsaved() {
-    var fields = document.querySelectorAll("form textarea, form[data-warn-unsaved] input[type=text]");
+    var fields = document.querySelectorAll(
+      "form textarea, form[data-warn-unsaved] input:not([type]), form[data-warn-unsaved] input[type=text]"
+    );
     return Array.prototype.some.call(fields, function (field) {
       if (field.closest("dialog")) return false;
       return field.value.trim() !== field.defaultValue.trim();

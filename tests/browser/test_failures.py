@@ -16,6 +16,23 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ROWS = "tbody#rows tr[id^=row-]"
 
 
+def questions_on_leaving(page):
+    """Follow the nav's "Conversations" link, answering "stay" to any question the page asks
+    before it is left: the questions asked (within 3 s)."""
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", answer)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
+    deadline = time.monotonic() + 3
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    return asked
+
+
 def test_a_recording_that_fails_says_so_and_loads_on_try_again(login, live_server, emulator):
     page = login("Reviewer")
     conversation_id = first_with_audio(emulator)
@@ -123,17 +140,7 @@ def test_leaving_a_typed_comment_asks_first(login, live_server, emulator):
     page = login("Reviewer")
     page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
     page.get_by_label("Comment", exact=True).fill("The refund was promised at 1:20")
-    asked = []
-
-    def answer(dialog):
-        asked.append(dialog.type)
-        dialog.dismiss()
-
-    page.on("dialog", answer)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
-    deadline = time.monotonic() + 3
-    while not asked and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
+    asked = questions_on_leaving(page)
     assert asked == ["beforeunload"]
     # Dismissed: the page and the typed text stay.
     assert "/conversations/" in page.url
@@ -142,21 +149,31 @@ def test_leaving_a_typed_comment_asks_first(login, live_server, emulator):
     )
 
 
+def test_leaving_typed_tags_unsaved_asks_first(login, live_server, emulator):
+    page = login("Reviewer")
+    page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
+    page.get_by_label("Tags").fill("refund, escalate")
+    asked = questions_on_leaving(page)
+    assert asked == ["beforeunload"]
+
+
+def test_saving_typed_tags_and_going_on_to_the_next_call_asks_nothing(login, live_server, emulator):
+    page = login("Reviewer")
+    first = emulator.conversation_ids()[0]
+    page.goto(f"{live_server.url}/conversations/{first}/")
+    page.get_by_label("Tags").fill("refund, escalate")
+    asked = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.accept()))
+    page.locator("#review-panel").get_by_role("button", name="Save and next").click()
+    page.wait_for_url(lambda url: first not in url)
+    assert asked == []
+
+
 def test_staying_on_the_page_after_the_question_shows_no_loading(login, live_server, emulator):
     page = login("Reviewer")
     page.goto(f"{live_server.url}/conversations/{emulator.conversation_ids()[0]}/")
     page.get_by_label("Comment", exact=True).fill("The refund was promised at 1:20")
-    asked = []
-
-    def answer(dialog):
-        asked.append(dialog.type)
-        dialog.dismiss()
-
-    page.on("dialog", answer)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
-    deadline = time.monotonic() + 3
-    while not asked and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
+    asked = questions_on_leaving(page)
     assert asked == ["beforeunload"]
     # Past the second after which a page still loading says so: nothing is loading.
     page.wait_for_timeout(1_500)
@@ -183,17 +200,7 @@ def test_a_comment_typed_after_one_was_sent_still_asks_before_leaving(login, liv
     page.get_by_role("button", name="Add comment").click()
     expect(page.locator("#comments")).to_contain_text("Checked, all fine")
     page.get_by_label("Comment", exact=True).fill("One more thing about 2:40")
-    asked = []
-
-    def answer(dialog):
-        asked.append(dialog.type)
-        dialog.dismiss()
-
-    page.on("dialog", answer)
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Conversations").click()
-    deadline = time.monotonic() + 3
-    while not asked and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
+    asked = questions_on_leaving(page)
     assert asked == ["beforeunload"]
 
 
